@@ -1,0 +1,48 @@
+"""ckbiz: a self-hosted invoicing cabinet. The app factory lives here."""
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+# Models bind to the database proxy at import, before any app initialises it.
+from . import models  # noqa: F401
+from . import config, database, security
+from .extensions import babel, csrf, db, instance_path, login, mail
+
+
+def create_app(test_config=None):
+    """Build the Flask app: configuration, database, extensions, blueprints, CLI."""
+    app = Flask(
+        __name__,
+        instance_path=instance_path(),
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    config.load(app, test_config)
+
+    db.initialize(database.connect(app.config["DATABASE_URL"]))
+    app.teardown_request(_close_database)
+
+    csrf.init_app(app)
+    mail.init_app(app)
+    babel.init_app(app, locale_selector=lambda: "ru")
+    login.init_app(app)
+    security.init_app(app)
+    if app.config["PROXY_COUNT"]:
+        n = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
+
+    from . import auth, cli, core, formatting
+    app.register_blueprint(core.bp)
+    app.register_blueprint(auth.bp)
+    formatting.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _close_database(exc):
+    """Close the request's connection (peewee opens it at the first query)."""
+    if not db.is_closed():
+        db.close()

@@ -1,0 +1,124 @@
+"""Accounts (§3, §8): login, logout, registration, password change."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import EqualTo, InputRequired, Length
+
+from . import accounts
+from .extensions import login as login_manager
+from .forms import PhoneField, email_address, password_length, strip
+from .models import Merchant
+
+bp = Blueprint("auth", __name__)
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = _l("Войдите в личный кабинет, чтобы продолжить")
+login_manager.login_message_category = "info"
+login_manager.session_protection = "basic"
+
+
+@login_manager.user_loader
+def load_merchant(session_token):
+    """The merchant whose current session token this is (rotated tokens find nobody)."""
+    return Merchant.get_or_none(Merchant.session_token == session_token, Merchant.active == True)  # noqa: E712
+
+
+class LoginForm(FlaskForm):
+    phone = PhoneField(_l("Телефон"), validators=[InputRequired(_l("Укажите номер телефона"))])
+    password = PasswordField(_l("Пароль"), validators=[InputRequired(_l("Введите пароль"))])
+
+
+class RegisterForm(FlaskForm):
+    phone = PhoneField(_l("Телефон"), validators=[InputRequired(_l("Укажите номер телефона"))])
+    name = StringField(_l("Название организации или ваше имя"), filters=[strip],
+                       validators=[Length(max=200)])
+    email = EmailField(_l("Эл. адрес"), validators=[Length(max=254), email_address])
+    password = PasswordField(_l("Пароль"), validators=[InputRequired(), password_length])
+    confirm = PasswordField(_l("Пароль ещё раз"),
+                            validators=[EqualTo("password", _l("Пароли не совпадают"))])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Текущий пароль"), validators=[InputRequired(_l("Введите текущий пароль"))])
+    password = PasswordField(_l("Новый пароль"), validators=[InputRequired(), password_length])
+    confirm = PasswordField(_l("Новый пароль ещё раз"),
+                            validators=[EqualTo("password", _l("Пароли не совпадают"))])
+
+
+def safe_next(target):
+    """The target when it is a path on this site, else None (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
+def start_session(merchant):
+    """Log the merchant in on a fresh session, so a cookie from before is worth nothing."""
+    session.clear()
+    login_user(merchant)
+    session.permanent = True
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """«Вход в Личный кабинет»: phone and password; one answer for every failure."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        merchant = accounts.authenticate(form.phone.phone, form.password.data)
+        if merchant is not None:
+            start_session(merchant)
+            return redirect(safe_next(request.args.get("next")) or url_for("core.index"), 303)
+        form.password.errors.append(_("Неверный телефон или пароль"))
+    status = 422 if form.errors else 200
+    return render_template("auth/login.html", form=form,
+                           registration=current_app.config["REGISTRATION"] == "open"), status
+
+
+@bp.post("/logout")
+def logout():
+    """End the session and return to the login page."""
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"), 303)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """«Зарегистрироваться», only where the operator opened registration."""
+    if current_app.config["REGISTRATION"] != "open":
+        abort(404)
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            merchant = accounts.create_merchant(form.phone.phone, form.password.data,
+                                                form.name.data or "", form.email.data)
+        except accounts.AccountError:
+            form.phone.errors.append(_("Этот телефон уже зарегистрирован: войдите или восстановите пароль"))
+        else:
+            start_session(merchant)
+            return redirect(url_for("core.index"), 303)
+    return render_template("auth/register.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Change the password: the current one is required; other sessions end."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        if accounts.authenticate(current_user.phone, form.current.data) is None:
+            form.current.errors.append(_("Текущий пароль введён неверно"))
+        else:
+            accounts.set_password(current_user, form.password.data)
+            start_session(current_user)
+            flash(_("Пароль изменён. Другие сеансы завершены."), "success")
+            return redirect(url_for("auth.password"), 303)
+    return render_template("auth/password.html", form=form), 422 if form.errors else 200

@@ -1,0 +1,167 @@
+"""The command line of DESIGN.md: flask --app app <command>."""
+import sys
+
+import click
+from flask import current_app
+
+from . import accounts, catalog, database, demo, phones, worker
+from .extensions import db, huey
+from .models import Merchant
+
+
+def init_app(app):
+    """Register every command on the app."""
+    for command in (init_db, create_merchant, merchants, disable_merchant, enable_merchant,
+                    reset_password, add_service, demo_command, worker_command):
+        app.cli.add_command(command)
+
+
+def _phone(raw):
+    """Normalise a phone argument or stop with a one-line error."""
+    try:
+        return phones.normalise(raw)
+    except phones.PhoneError as exc:
+        raise click.BadParameter(f"{raw!r}: {exc}") from exc
+
+
+def _merchant(raw):
+    """The merchant with this phone, or a one-line error."""
+    merchant = Merchant.get_or_none(Merchant.phone == _phone(raw))
+    if merchant is None:
+        raise click.ClickException(f"no merchant with phone {raw}")
+    return merchant
+
+
+def _read_password():
+    """A password from a prompt on a terminal, else one line of stdin."""
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise click.ClickException("no password given on stdin")
+    return password
+
+
+def _check_password(password):
+    """Stop when the password breaks the rules."""
+    problem = accounts.password_problem(password)
+    if problem:
+        raise click.ClickException(f"password: {problem}")
+
+
+@click.command("init-db")
+def init_db():
+    """Create or migrate the database (idempotent)."""
+    applied = database.migrate(db)
+    click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+
+
+@click.command("create-merchant")
+@click.option("--phone", required=True, help="9XXXXXXXXX, +7…, 8… all accepted")
+@click.option("--password", help="omit to be asked (or to read one line of stdin)")
+@click.option("--name", default="")
+@click.option("--email", default=None)
+def create_merchant(phone, password, name, email):
+    """Create a merchant who can log in with phone and password."""
+    phone = _phone(phone)
+    password = password if password is not None else _read_password()
+    _check_password(password)
+    with db.connection_context():
+        try:
+            accounts.create_merchant(phone, password, name, email)
+        except accounts.AccountError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"created merchant {phone}")
+
+
+@click.command("merchants")
+def merchants():
+    """List merchants: phone, state, name, services, invoices."""
+    with db.connection_context():
+        for m in Merchant.select().order_by(Merchant.id):
+            state = "active" if m.active else "disabled"
+            click.echo(f"{m.phone}\t{state}\t{m.name}\t{m.services.count()} services\t"
+                       f"{m.invoices.count()} invoices")
+
+
+def _set_active(phone, active):
+    """Enable or disable one merchant."""
+    with db.connection_context():
+        merchant = _merchant(phone)
+        accounts.set_active(merchant, active)
+    click.echo(f"{merchant.phone} {'enabled' if active else 'disabled'}")
+
+
+@click.command("disable-merchant")
+@click.argument("phone")
+def disable_merchant(phone):
+    """Stop a merchant from logging in and end its sessions."""
+    _set_active(phone, False)
+
+
+@click.command("enable-merchant")
+@click.argument("phone")
+def enable_merchant(phone):
+    """Let a disabled merchant log in again."""
+    _set_active(phone, True)
+
+
+@click.command("reset-password")
+@click.argument("phone")
+@click.option("--password", help="omit to be asked (or to read one line of stdin)")
+def reset_password(phone, password):
+    """Set a new password for a merchant and end its sessions."""
+    with db.connection_context():
+        merchant = _merchant(phone)
+        password = password if password is not None else _read_password()
+        _check_password(password)
+        accounts.set_password(merchant, password)
+    click.echo(f"password of {merchant.phone} changed")
+
+
+@click.command("add-service")
+@click.option("--merchant", "phone", required=True, help="the merchant's phone")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def add_service(phone, file):
+    """Add a service (organisation, title, requisite fields) from a JSON or YAML file."""
+    with db.connection_context():
+        merchant = _merchant(phone)
+        try:
+            service = catalog.add_service(merchant, catalog.read_spec(file))
+        except catalog.SpecError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"added service {service.id} «{service.display_name}» for {merchant.phone}")
+
+
+@click.command("demo")
+@click.option("--phone", default="9000000000", show_default=True)
+@click.option("--password", help="default: made up and printed on first run")
+@click.option("--email", default=None)
+@click.option("--merchants", "count", default=1, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--invoices", default=0, show_default=True, type=click.IntRange(0, 10_000_000))
+def demo_command(phone, password, email, count, invoices):
+    """Create the demo merchant with the manual's services, and optionally many invoices."""
+    first = int(_phone(phone))
+    if password is not None:
+        _check_password(password)
+    with db.connection_context():
+        merchant, made_up = demo.ensure_merchant(str(first), password, email)
+        if made_up:
+            click.echo(f"demo merchant: phone {merchant.phone}, password {made_up}")
+        else:
+            click.echo(f"demo merchant: phone {merchant.phone} (password unchanged)")
+        extra = [demo.ensure_merchant(str(first + i), password or None,
+                                      name=f"Демо-магазин {i + 1}")[0] for i in range(1, count)]
+        added = demo.ensure_invoices([merchant, *extra], invoices) if invoices else 0
+    if invoices:
+        click.echo(f"invoices: {added} added, {invoices} in all over {count} merchant(s)")
+
+
+@click.command("worker")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--no-periodic", is_flag=True, help="for every consumer but one")
+@click.option("--flush-locks", is_flag=True, help="clear task locks left by a killed consumer")
+def worker_command(workers, no_periodic, flush_locks):
+    """Run the queue consumer (deliveries and periodic jobs); stops gracefully on SIGINT/SIGTERM."""
+    current_app.logger.info("worker: queue %s", type(huey).__name__)
+    worker.run(huey, workers=workers, periodic=not no_periodic, flush_locks=flush_locks)

@@ -1,0 +1,106 @@
+"""Configuration: defaults < instance/config.py < CKBIZ_* environment variables."""
+import json
+import os
+import secrets
+from decimal import Decimal
+
+# Settings that must stay strings even when their value looks like JSON
+# (a digits-only password would otherwise become an int).
+STRING_KEYS = (
+    "SECRET_KEY", "PAYMENT_SECRET", "DATABASE_URL", "HUEY_URL", "RATELIMIT_STORAGE_URL",
+    "BASE_URL", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER",
+    "SMS_BACKEND", "SMS_API_KEY", "SMS_LOGIN", "SMS_PASSWORD", "SMS_SENDER", "SMS_API_URL",
+    "PAYMENT_GATEWAY", "DEFAULT_TIMEZONE", "REGISTRATION", "MERCHANT_SERVICES",
+    "OPERATOR_NAME", "SUPPORT_EMAIL", "SUPPORT_PHONE",
+)
+GENERATED_SECRETS = ("SECRET_KEY", "PAYMENT_SECRET")
+
+
+def defaults(instance_path):
+    """Every default serves one machine with nothing else installed."""
+    return {
+        "DATABASE_URL": "sqlite:///" + os.path.join(instance_path, "ckbiz.db"),
+        "HUEY_URL": "",
+        "RATELIMIT_STORAGE_URL": "",
+        "BASE_URL": "http://127.0.0.1:5000",
+        "MAIL_SERVER": "",
+        "MAIL_PORT": 25,
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_USERNAME": None,
+        "MAIL_PASSWORD": None,
+        "MAIL_DEFAULT_SENDER": "ckbiz <noreply@localhost>",
+        "MAIL_TIMEOUT": 10,
+        "SMS_BACKEND": "console",
+        "SMS_API_KEY": "",
+        "SMS_LOGIN": "",
+        "SMS_PASSWORD": "",
+        "SMS_SENDER": "",
+        "SMS_API_URL": "",
+        "SMS_DAILY_LIMIT": 500,
+        "PAYMENT_GATEWAY": "demo",
+        "SETTLEMENT_DELAY_MINUTES": 1440,
+        "DEFAULT_VALIDITY_HOURS": 72,
+        "MAX_VALIDITY_HOURS": 2160,
+        "MAX_AMOUNT": Decimal("1000000.00"),
+        "DEFAULT_TIMEZONE": "Europe/Moscow",
+        "REGISTRATION": "closed",
+        "MERCHANT_SERVICES": "operator",
+        "PROXY_COUNT": 0,
+        "OPERATOR_NAME": "ООО «Демо-оператор»",
+        "SUPPORT_EMAIL": "support@ckbiz.example",
+        "SUPPORT_PHONE": "+7 (000) 000-00-00",
+        "LOGIN_ATTEMPTS_PER_HOUR": 10,
+        # A page left open for hours must still submit: the token lives as long
+        # as the session does.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "BABEL_DEFAULT_LOCALE": "ru",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+    }
+
+
+def load(app, test_config=None):
+    """Fill app.config from every source in order, then make the secrets exist."""
+    app.config.from_mapping(defaults(app.instance_path))
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("CKBIZ", loads=_loads)
+    for key in STRING_KEYS:
+        raw = os.environ.get("CKBIZ_" + key)
+        if raw is not None:
+            app.config[key] = raw
+    if test_config:
+        app.config.update(test_config)
+    app.config["MAX_AMOUNT"] = Decimal(str(app.config["MAX_AMOUNT"]))
+    for key in GENERATED_SECRETS:
+        if not app.config.get(key):
+            app.config[key] = _instance_secret(app.instance_path, key.lower())
+
+
+def _loads(value):
+    """JSON as Flask parses it, but numbers with a point stay exact Decimals."""
+    return json.loads(value, parse_float=Decimal)
+
+
+def _instance_secret(instance_path, name):
+    """Read a secret from the instance folder, creating it (mode 0600) on first run.
+
+    The web and the worker may start together: the secret is written to a
+    private file first and then linked into place, so nobody reads half of it.
+    """
+    path = os.path.join(instance_path, name)
+    if not os.path.exists(path):
+        tmp = f"{path}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    with open(path, encoding="ascii") as fh:
+        return fh.read().strip()

@@ -1,0 +1,77 @@
+"""The root redirect and the health check."""
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from peewee import InterfaceError, OperationalError
+
+from .extensions import db, huey
+
+bp = Blueprint("core", __name__)
+
+# The manual's tabs (§4.2, §5.1, §7.1), in its order.
+TABS = (
+    ("invoices.new", _l("Выставить счет")),
+    ("history.index", _l("История счетов")),
+    ("settings.index", _l("Настройки")),
+)
+
+
+def has_endpoint(endpoint):
+    """True when the app serves this endpoint (areas register as they are installed)."""
+    return endpoint in current_app.view_functions
+
+
+@bp.app_context_processor
+def navigation():
+    """Give templates the cabinet's tabs and the endpoint check."""
+    return {"cabinet_tabs": lambda: [t for t in TABS if has_endpoint(t[0])],
+            "has_endpoint": has_endpoint}
+
+
+@bp.get("/")
+def index():
+    """Logged-in merchants land on the issue form, everyone else on the login page."""
+    if current_user.is_authenticated:
+        tabs = navigation()["cabinet_tabs"]()
+        return redirect(url_for(tabs[0][0] if tabs else "auth.password"))
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/healthz")
+def healthz():
+    """Report whether the database and the queue answer; 503 when either does not."""
+    checks = {"database": _check_database(), "queue": _check_queue()}
+    ok = all(value == "ok" for value in checks.values())
+    body = {"status": "ok" if ok else "error", **checks}
+    return jsonify(body), 200 if ok else 503
+
+
+def _check_database():
+    """Run a trivial query."""
+    try:
+        db.execute_sql("SELECT 1").fetchone()
+    except Exception as exc:  # any driver error means the database is down
+        return f"error: {exc.__class__.__name__}"
+    return "ok"
+
+
+def _check_queue():
+    """Ask the queue storage how many tasks wait."""
+    try:
+        huey.pending_count()
+    except Exception as exc:  # redis or sqlite errors alike mean the queue is down
+        return f"error: {exc.__class__.__name__}"
+    return "ok"
+
+
+@bp.app_errorhandler(OperationalError)
+@bp.app_errorhandler(InterfaceError)
+def database_unavailable(error):
+    """The database is down or locked past its timeout: a clear 503, never a 500."""
+    current_app.logger.warning("database unavailable: %s", error)
+    headers = {"Retry-After": "5"}
+    if request.headers.get("HX-Request"):
+        return "Сервис временно недоступен. Повторите через несколько секунд.", 503, {
+            **headers, "Content-Type": "text/plain; charset=utf-8"}
+    return render_template("errors/unavailable.html"), 503, headers

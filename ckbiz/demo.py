@@ -1,0 +1,177 @@
+"""Demo data: the manual's merchant and services, and bulk invoices for load tests."""
+import random
+import secrets
+from datetime import timedelta
+
+from . import accounts, catalog, money
+from .database import is_sqlite, utcnow
+from .extensions import db
+from .invoicing import snapshot
+from .models import Invoice, InvoiceEvent, JSONField, Merchant, Service
+
+DEMO_SERVICES = (
+    {
+        "organisation": {
+            "name": "Демо-организация", "inn": "7701000001", "kpp": "770101001",
+            "account": "40702810200000012345", "bik": "044525225", "bank_name": "ПАО Сбербанк",
+            "corr_account": "30101810400000000225", "recipient": "Демо-организация",
+        },
+        "service": {
+            "display_name": "Демо ПА", "title": "демо-услуга", "category": "Прочие",
+            "commission": {"percent": "1.5"},
+            "fields": [
+                {"name": "account", "label": "ЛИЦ. СЧЕТ", "kind": "digits", "required": True, "key": True},
+                {"name": "fio", "label": "ФИО", "kind": "text", "required": True},
+                {"name": "address", "label": "АДРЕС", "kind": "text"},
+                {"name": "month", "label": "МЕСЯЦ ММ.ГГГГ", "kind": "month"},
+            ],
+        },
+    },
+    {
+        "organisation": {
+            "name": "ООО «Пермская доставка»", "inn": "5904000003", "kpp": "590401001",
+            "account": "40702810900000000042", "bik": "045773603",
+            "bank_name": "Западно-Уральский банк ПАО Сбербанк",
+            "corr_account": "30101810900000000603", "recipient": "ООО «Пермская доставка»",
+        },
+        "service": {
+            "display_name": "Доставка", "title": "доставка заказов", "category": "Торговля",
+            "commission": {"percent": "2", "min": "10.00", "max": "500.00"},
+            "fields": [
+                {"name": "order", "label": "НОМЕР ЗАКАЗА", "kind": "digits", "required": True, "key": True},
+                {"name": "phone", "label": "ТЕЛЕФОН ПОЛУЧАТЕЛЯ", "kind": "phone"},
+            ],
+        },
+    },
+)
+STATUSES = ("issued", "issued", "issued", "paid", "paid", "transferred", "transferred",
+            "expired", "expired", "cancelled")
+NAMES = ("Иванов Иван", "Петрова Анна", "Сидоров Пётр", "Кузнецова Мария", "Смирнов Олег",
+         "Попова Елена", "Волков Артём", "Соколова Дарья")
+STREETS = ("ул. Ленина", "ул. Мира", "пр. Комсомольский", "ул. Пушкина", "ул. Садовая")
+
+
+def ensure_merchant(phone, password=None, email=None, name="Демо-магазин"):
+    """The merchant with this phone, created with the demo services if new.
+
+    Returns (merchant, password made up here or None).
+    """
+    merchant = Merchant.get_or_none(Merchant.phone == phone)
+    made_up = None
+    if merchant is None:
+        made_up = None if password else secrets.token_urlsafe(9)
+        merchant = accounts.create_merchant(phone, password or made_up, name, email)
+    elif password:
+        accounts.set_password(merchant, password)
+    if not Service.of(merchant).exists():
+        for spec in DEMO_SERVICES:
+            catalog.add_service(merchant, spec)
+    return merchant, made_up
+
+
+def ensure_invoices(merchants, total, rng=None):
+    """Top the merchants' invoices up to `total`, with bulk inserts; returns how many were added."""
+    rng = rng or random.Random(20161014)
+    missing = total - Invoice.select().where(Invoice.merchant.in_(merchants)).count()
+    if missing <= 0:
+        return 0
+    services = {m.id: list(Service.of(m)) for m in merchants}
+    snapshots = {s.id: snapshot(s) for group in services.values() for s in group}
+    start = (Invoice.select(Invoice.number).order_by(Invoice.number.desc()).scalar() or 0) + 1
+    now = utcnow()
+    with db.atomic():
+        for chunk_start in range(0, missing, 5000):
+            count = min(5000, missing - chunk_start)
+            invoices, events = [], []
+            for i in range(count):
+                number = start + chunk_start + i
+                merchant = merchants[number % len(merchants)]
+                service = services[merchant.id][number % len(services[merchant.id])]
+                invoice, invoice_events = _fake_invoice(rng, number, merchant, service,
+                                                        snapshots[service.id], now)
+                invoices.append(invoice)
+                events.extend(invoice_events)
+            _bulk_insert(Invoice, invoices)
+            _bulk_insert(InvoiceEvent, events)
+    if not is_sqlite(db):
+        db.execute_sql("SELECT setval(pg_get_serial_sequence('invoice', 'number'), "
+                       "(SELECT max(number) FROM invoice))")
+    return missing
+
+
+def _fake_invoice(rng, number, merchant, service, issued_with, now):
+    """One realistic invoice row and its event rows."""
+    status = STATUSES[rng.randrange(len(STATUSES))]
+    age = timedelta(minutes=rng.randrange(1, 60 * 24 * 365))
+    if status == "issued":
+        age = timedelta(minutes=rng.randrange(1, 60 * 24 * 3))
+    issued_at = now - age
+    expires_at = issued_at + timedelta(hours=72)
+    amount = rng.randrange(100, 5_000_000)
+    key = str(rng.randrange(10_000_000, 99_999_999))
+    requisites = [{"name": f["name"], "label": f["label"], "key": f["key"],
+                   "value": key if f["key"] else _fake_value(rng, f["kind"], issued_at)}
+                  for f in service.fields]
+    rule = issued_with["commission"]
+    phone = f"9{rng.randrange(10**8, 10**9)}" if rng.random() < 0.8 else None
+    email = f"payer{number}@example.com" if phone is None or rng.random() < 0.6 else None
+    changed = issued_at
+    paid_at = paid_by = None
+    events = [(number, "issued", issued_at)]
+    if status in ("paid", "transferred"):
+        changed = paid_at = issued_at + timedelta(minutes=rng.randrange(1, 60 * 48))
+        paid_by = "card" if status == "transferred" or rng.random() < 0.7 else "other"
+        events.append((number, "paid", paid_at))
+        if status == "transferred":
+            changed = paid_at + timedelta(days=1)
+            events.append((number, "transferred", changed))
+    elif status in ("expired", "cancelled"):
+        changed = expires_at if status == "expired" else issued_at + timedelta(hours=1)
+        events.append((number, status, changed))
+    row = (number, secrets.token_urlsafe(24), merchant.id, service.id, phone, email,
+           requisites, service.fields[0]["label"], key, "",
+           amount, money.commission(amount, rule["bp"], rule["min_kop"], rule["max_kop"]),
+           issued_with, issued_at, expires_at, status,
+           paid_at, paid_by, changed)
+    return row, [(n, kind, at, "") for n, kind, at in events]
+
+
+def _fake_value(rng, kind, issued_at):
+    """A plausible value for a requisite field of this kind."""
+    if kind == "month":
+        return issued_at.strftime("%m.%Y")
+    if kind == "digits":
+        return str(rng.randrange(1000, 999999))
+    if kind == "phone":
+        return f"9{rng.randrange(10**8, 10**9)}"
+    return f"{rng.choice(NAMES)}, {rng.choice(STREETS)}, {rng.randrange(1, 120)}"
+
+
+INVOICE_COLUMNS = (
+    Invoice.number, Invoice.token, Invoice.merchant, Invoice.service, Invoice.payer_phone,
+    Invoice.payer_email, Invoice.requisites, Invoice.key_label, Invoice.key_value, Invoice.comment,
+    Invoice.amount_kop, Invoice.commission_kop, Invoice.issued_with, Invoice.issued_at,
+    Invoice.expires_at, Invoice.status, Invoice.paid_at, Invoice.paid_by, Invoice.status_changed_at,
+)
+EVENT_COLUMNS = (InvoiceEvent.invoice, InvoiceEvent.kind, InvoiceEvent.at, InvoiceEvent.note)
+
+
+def _bulk_insert(model, rows):
+    """Insert many rows: one executemany on SQLite, multi-row VALUES elsewhere."""
+    columns = INVOICE_COLUMNS if model is Invoice else EVENT_COLUMNS
+    if is_sqlite(db):
+        names = ", ".join(c.column_name for c in columns)
+        marks = ", ".join("?" * len(columns))
+        db.cursor().executemany(
+            f"INSERT INTO {model._meta.table_name} ({names}) VALUES ({marks})",
+            [tuple(_sqlite_value(c, v) for c, v in zip(columns, row)) for row in rows])
+        return
+    for i in range(0, len(rows), 1000):
+        model.insert_many(rows[i:i + 1000], fields=columns).execute()
+
+
+def _sqlite_value(column, value):
+    """A value as peewee would write it: JSON as text, datetimes as ISO text."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat(" ")
+    return column.db_value(value) if isinstance(column, JSONField) else value

@@ -1,0 +1,53 @@
+"""Form pieces shared by several areas: the phone field and its check."""
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from wtforms import StringField, ValidationError
+
+from . import phones
+
+
+class PhoneField(StringField):
+    """A text field that accepts any common spelling and keeps 9XXXXXXXXX in .phone."""
+
+    phone = None
+
+    def pre_validate(self, form):
+        self.phone = None
+        if not (self.data or "").strip():
+            if self.flags.required:
+                raise ValidationError(_l("Укажите номер телефона"))
+            return
+        try:
+            self.phone = phones.normalise(self.data)
+        except phones.PhoneError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+def password_length(form, field):
+    """WTForms validator for the password rules of accounts."""
+    from .accounts import password_problem
+
+    problem = password_problem(field.data or "")
+    if problem:
+        raise ValidationError(problem)
+
+
+def email_address(form, field):
+    """WTForms validator: a deliverable-looking address, replaced by its normal form."""
+    if not field.data:
+        field.data = None
+        return
+    try:
+        field.data = normalise_email(field.data)
+    except EmailNotValidError as exc:
+        raise ValidationError(_l("Адрес эл. почты указан неверно")) from exc
+
+
+def normalise_email(raw):
+    """The normalised address, or EmailNotValidError; no DNS lookups (offline installs)."""
+    return validate_email(raw.strip(), check_deliverability=False).normalized
+
+
+def strip(value):
+    """A WTForms filter: trim surrounding spaces."""
+    return value.strip() if isinstance(value, str) else value

@@ -1,0 +1,214 @@
+"""The data model. Money is integer kopecks; times are naive UTC."""
+import json
+import secrets
+
+from flask_login import UserMixin
+from peewee import (
+    BigIntegerField, BooleanField, CharField, DateTimeField, ForeignKeyField,
+    IntegerField, AutoField, Model, TextField,
+)
+
+from .database import utcnow
+from .extensions import db
+
+
+class JSONField(TextField):
+    """JSON kept as text, so SQLite and PostgreSQL store it the same way."""
+
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, ensure_ascii=False)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+def new_token():
+    """A random URL-safe token of 192 bits."""
+    return secrets.token_urlsafe(24)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class Merchant(BaseModel, UserMixin):
+    phone = CharField(max_length=10, unique=True)  # 9XXXXXXXXX
+    name = CharField(default="")
+    email = CharField(null=True)  # contact address for "invoice paid" notices
+    password_hash = CharField()
+    # Flask-Login's alternative id: rotating it ends every session of the merchant.
+    session_token = CharField(unique=True, default=new_token)
+    active = BooleanField(default=True)
+    timezone = CharField(default="")  # empty: the installation's DEFAULT_TIMEZONE
+    default_validity_hours = IntegerField(null=True)
+    copy_invoices = BooleanField(default=False)
+    copy_email = CharField(null=True)
+    temp_password_hash = CharField(null=True)
+    temp_password_expires_at = DateTimeField(null=True)
+    must_change_password = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+
+    def get_id(self):
+        return self.session_token
+
+    @property
+    def is_active(self):
+        return self.active
+
+
+class Organisation(BaseModel):
+    merchant = ForeignKeyField(Merchant, backref="organisations", on_delete="CASCADE")
+    name = CharField()
+    inn = CharField(max_length=12)
+    kpp = CharField(max_length=9, default="")
+    account = CharField(max_length=20)
+    bik = CharField(max_length=9)
+    bank_name = CharField()
+    corr_account = CharField(max_length=20)
+    recipient = CharField()
+
+
+class Service(BaseModel):
+    merchant = ForeignKeyField(Merchant, backref="services", on_delete="CASCADE")
+    organisation = ForeignKeyField(Organisation, backref="services")
+    display_name = CharField()  # what the merchant renames (§7.4.1)
+    title = CharField()
+    category = CharField(default="Прочие")
+    # [{"name", "label", "kind", "required", "key"}]; exactly one field is the key.
+    fields = JSONField()
+    commission_bp = IntegerField(default=0)  # hundredths of a percent: 150 = 1.5 %
+    commission_min_kop = BigIntegerField(default=0)
+    commission_max_kop = BigIntegerField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def of(cls, merchant):
+        """The merchant's own services, in the order they were added."""
+        return cls.select().where(cls.merchant == merchant).order_by(cls.id)
+
+
+class Invoice(BaseModel):
+    number = AutoField()  # the one global sequence shown everywhere
+    token = CharField(unique=True, default=new_token)  # the payer link's secret
+    merchant = ForeignKeyField(Merchant, backref="invoices", on_delete="CASCADE")
+    service = ForeignKeyField(Service, backref="invoices")
+    payer_phone = CharField(max_length=10, null=True)
+    payer_email = CharField(null=True)
+    requisites = JSONField()  # [{"name", "label", "value", "key"}] as issued
+    key_label = CharField(default="")
+    key_value = CharField(default="")
+    comment = TextField(default="")
+    amount_kop = BigIntegerField()
+    commission_kop = BigIntegerField()
+    # What the invoice was issued with: payee requisites, service title, category,
+    # commission rule. Later edits to the service never change a sent invoice.
+    issued_with = JSONField()
+    issued_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    status = CharField(max_length=16, default="issued")
+    paid_at = DateTimeField(null=True)
+    paid_by = CharField(max_length=8, null=True)  # "card" | "other"
+    status_changed_at = DateTimeField(default=utcnow)
+    viewed_at = DateTimeField(null=True)
+    repeat_of = ForeignKeyField("self", null=True, backref="repeats", on_delete="SET NULL")
+
+    class Meta:
+        indexes = (
+            (("merchant", "number"), False),
+            (("merchant", "status", "number"), False),
+            (("merchant", "key_value", "number"), False),
+            (("merchant", "payer_phone", "number"), False),
+            (("merchant", "payer_email", "number"), False),
+            (("status", "expires_at"), False),
+            (("status", "paid_at"), False),
+        )
+
+    @classmethod
+    def of(cls, merchant):
+        """The merchant's invoices; every query for merchant data starts here."""
+        return cls.select().where(cls.merchant == merchant)
+
+
+class InvoiceEvent(BaseModel):
+    invoice = ForeignKeyField(Invoice, backref="events", on_delete="CASCADE")
+    kind = CharField(max_length=24)
+    at = DateTimeField(default=utcnow)
+    note = TextField(default="")
+
+    class Meta:
+        indexes = ((("invoice", "at"), False),)
+
+
+class Delivery(BaseModel):
+    merchant = ForeignKeyField(Merchant, backref="deliveries", on_delete="CASCADE")
+    invoice = ForeignKeyField(Invoice, null=True, backref="deliveries", on_delete="CASCADE")
+    channel = CharField(max_length=8)  # "email" | "sms"
+    kind = CharField(max_length=24)
+    recipient = CharField()
+    state = CharField(max_length=8, default="pending")  # pending|sending|sent|failed
+    attempts = IntegerField(default=0)
+    last_error = TextField(default="")
+    message_id = CharField(default="")
+    lease_until = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            (("state", "lease_until"), False),
+            (("merchant", "created_at"), False),
+        )
+
+
+class Payment(BaseModel):
+    invoice = ForeignKeyField(Invoice, backref="payments", on_delete="CASCADE")
+    gateway = CharField(max_length=32)
+    provider_payment_id = CharField()
+    amount_kop = BigIntegerField()
+    currency = CharField(max_length=3, default="RUB")
+    status = CharField(max_length=16, default="pending")  # pending|succeeded|failed
+    attention = CharField(default="")  # why a person must look: refund, mismatch
+    created_at = DateTimeField(default=utcnow)
+    confirmed_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("gateway", "provider_payment_id"), True),)
+
+
+class PaymentNotification(BaseModel):
+    gateway = CharField(max_length=32)
+    event_id = CharField()
+    received_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("gateway", "event_id"), True),)
+
+
+class Captcha(BaseModel):
+    key = CharField(unique=True, default=new_token)
+    answer_hash = CharField()
+    expires_at = DateTimeField()
+
+
+class RateCounter(BaseModel):
+    key = CharField()
+    window_start = DateTimeField()
+    count = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("key", "window_start"), True),)
+
+
+class PhoneCode(BaseModel):
+    phone = CharField(max_length=10, unique=True)
+    code_hash = CharField()
+    expires_at = DateTimeField()
+    attempts = IntegerField(default=0)
+
+
+MODELS = (
+    Merchant, Organisation, Service, Invoice, InvoiceEvent, Delivery, Payment,
+    PaymentNotification, Captcha, RateCounter, PhoneCode,
+)

@@ -1,0 +1,81 @@
+"""Money: integer kopecks inside, Decimal at the edges, never float."""
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask_babel import lazy_gettext as _l
+
+_AMOUNT = re.compile(r"^\d{1,12}([.,]\d{1,2})?$")
+KOPECK = Decimal("0.01")
+
+
+class AmountError(ValueError):
+    """An amount the merchant typed that is not a sum of money."""
+
+
+def parse_amount(text, maximum):
+    """Kopecks for '100', '100.5', '100,50', '1 000.00'; AmountError otherwise.
+
+    Exponents, NaN, signs and a third decimal are refused rather than rounded:
+    a merchant who typed 1.001 made a mistake we should show, not guess at.
+    """
+    raw = (text or "").strip().replace("\u00a0", "").replace(" ", "")
+    if not raw:
+        raise AmountError(_l("Укажите сумму"))
+    if not _AMOUNT.match(raw):
+        raise AmountError(_l("Сумма — число рублей, не больше двух знаков после запятой, например 1500,00"))
+    amount = Decimal(raw.replace(",", "."))
+    if amount <= 0:
+        raise AmountError(_l("Сумма должна быть больше нуля"))
+    if amount > maximum:
+        raise AmountError(_l("Сумма не может быть больше %(max)s руб.", max=format_rubles(to_kopecks(maximum))))
+    return to_kopecks(amount)
+
+
+def to_kopecks(amount):
+    """Decimal rubles to integer kopecks, rounding half-up."""
+    return int(amount.quantize(KOPECK, rounding=ROUND_HALF_UP) * 100)
+
+
+def to_decimal(kopecks):
+    """Integer kopecks to Decimal rubles with two places."""
+    return (Decimal(kopecks) / 100).quantize(KOPECK)
+
+
+def format_rubles(kopecks):
+    """'1 234 567.89': two decimals always, thousands apart by a narrow space."""
+    whole, cents = divmod(abs(int(kopecks)), 100)
+    sign = "-" if kopecks < 0 else ""
+    return f"{sign}{whole:,}.{cents:02d}".replace(",", "\u202f")
+
+
+def plain_rubles(kopecks):
+    """'1234567.89': for CSV cells and form fields, where spaces get in the way."""
+    return str(to_decimal(kopecks))
+
+
+def commission(amount_kop, rate_bp, minimum_kop=0, maximum_kop=None):
+    """Estimated commission in kopecks: amount × rate, half-up, clamped to [min, max].
+
+    rate_bp is in hundredths of a percent (150 = 1.5 %).
+    """
+    raw = (Decimal(amount_kop) * rate_bp / 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    value = max(int(raw), minimum_kop)
+    if maximum_kop is not None:
+        value = min(value, maximum_kop)
+    return value
+
+
+def percent_to_bp(text):
+    """'1.5' or '1,5' percent to 150 hundredths; ValueError beyond two decimals or 0–100."""
+    raw = str(text).strip().replace(",", ".")
+    if not re.match(r"^\d{1,3}(\.\d{1,2})?$", raw):
+        raise ValueError("commission percent: up to two decimals, e.g. 1.5")
+    value = Decimal(raw)
+    if value > 100:
+        raise ValueError("commission percent cannot exceed 100")
+    return int(value * 100)
+
+
+def bp_to_percent(rate_bp):
+    """150 to '1.5'."""
+    return str((Decimal(rate_bp) / 100).normalize())

@@ -1,0 +1,43 @@
+// ckbiz: the few behaviours htmx does not cover. No inline scripts anywhere (CSP).
+(function () {
+  "use strict";
+
+  function toast(message, level) {
+    var box = document.getElementById("toast");
+    if (!box || !message) { return; }
+    box.textContent = message;
+    box.className = "toast" + (level === "error" ? " error" : "");
+    box.hidden = false;
+    clearTimeout(box._timer);
+    box._timer = setTimeout(function () { box.hidden = true; }, 6000);
+  }
+
+  // Server-sent messages for htmx requests: HX-Trigger {"showMessage": {...}}.
+  document.addEventListener("showMessage", function (evt) {
+    toast(evt.detail.message, evt.detail.level);
+  });
+
+  // htmx does not swap 4xx/5xx; say what went wrong instead of failing silently.
+  document.addEventListener("htmx:responseError", function (evt) {
+    var xhr = evt.detail.xhr;
+    var text = xhr.getResponseHeader("Content-Type") || "";
+    toast(text.indexOf("text/plain") === 0 ? xhr.responseText
+          : "Не удалось выполнить действие (" + xhr.status + "). Обновите страницу.", "error");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    toast("Нет связи с сервером. Проверьте подключение и повторите.", "error");
+  });
+
+  // Dialogs delivered as fragments open themselves and go away when closed.
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    var dialogs = evt.detail.elt.querySelectorAll ? evt.detail.elt.querySelectorAll("dialog[data-autoopen]") : [];
+    Array.prototype.forEach.call(dialogs, function (d) {
+      if (!d.open) { d.showModal(); }
+      d.addEventListener("close", function () { d.remove(); }, { once: true });
+    });
+  });
+  document.addEventListener("click", function (evt) {
+    var closer = evt.target.closest("[data-close-dialog]");
+    if (closer) { evt.preventDefault(); closer.closest("dialog").close(); }
+  });
+})();

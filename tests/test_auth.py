@@ -1,0 +1,140 @@
+"""Accounts (§3): login by phone in any spelling, logout, registration, password change."""
+import pytest
+
+from ckbiz.extensions import db
+from ckbiz.models import Merchant
+from conftest import PASSWORD, csrf_token
+
+
+@pytest.mark.parametrize("phone", ["9161234567", "+7 916 123-45-67", "89161234567",
+                                   "8 (916) 123-45-67", "+79161234567"])
+def test_login_accepts_every_spelling_of_the_phone(client, auth, merchant, phone):
+    response = auth.login(phone=phone)
+    assert response.status_code == 303
+    assert client.get("/password").status_code == 200
+
+
+def test_wrong_password_and_unknown_phone_answer_alike(client, auth, merchant):
+    wrong = auth.login(password="not the password")
+    unknown = auth.login(phone="9990000000")
+    assert wrong.status_code == unknown.status_code == 422
+    for response in (wrong, unknown):
+        assert "Неверный телефон или пароль" in response.get_data(as_text=True)
+    assert client.get("/password").status_code == 302
+
+
+def test_malformed_phone_gets_a_russian_message(auth, merchant):
+    response = auth.login(phone="12345")
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "9XXXXXXXXX" in text and "Неверный телефон или пароль" not in text
+
+
+def test_kazakh_and_landline_numbers_are_refused(auth, merchant):
+    for phone in ("+7 701 123 45 67", "+7 495 123-45-67"):
+        assert "российский мобильный" in auth.login(phone=phone).get_data(as_text=True)
+
+
+def test_login_without_csrf_token_is_refused(client, merchant):
+    response = client.post("/login", data={"phone": "9161234567", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "Форма устарела" in response.get_data(as_text=True)
+    assert client.get("/password").status_code == 302
+
+
+def test_login_required_pages_redirect_to_login_and_back(client, auth, merchant):
+    response = client.get("/password")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+    back = auth.login(next_url="/password")
+    assert back.headers["Location"] == "/password"
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "https://evil.example/x", "javascript:alert(1)",
+                                    "/\\evil.example", "\\\\evil.example", "/%0d%0aSet-Cookie:x"])
+def test_next_never_leaves_the_site(auth, merchant, target):
+    response = auth.login(next_url=target)
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    assert location == "/" or (location.startswith("/") and not location.startswith(("//", "/\\")))
+    assert "evil" not in location
+
+
+def test_logout_is_post_only_and_ends_the_session(client, auth, merchant):
+    auth.login()
+    assert client.get("/logout").status_code == 405
+    response = auth.logout()
+    assert response.status_code == 303 and response.headers["Location"] == "/login"
+    assert client.get("/password").status_code == 302
+
+
+def test_session_cookie_from_before_login_is_replaced(client, auth, merchant):
+    client.get("/login")
+    before = client.get_cookie("session").value
+    auth.login()
+    assert client.get_cookie("session").value != before
+
+
+def test_disabled_merchant_cannot_log_in(app, auth, merchant):
+    with app.app_context(), db.connection_context():
+        Merchant.update(active=False).where(Merchant.id == merchant.id).execute()
+    assert auth.login().status_code == 422
+
+
+def test_registration_is_closed_by_default(client):
+    assert client.get("/register").status_code == 404
+    assert "Зарегистрироваться" not in client.get("/login").get_data(as_text=True)
+
+
+def test_open_registration_creates_a_merchant_who_is_logged_in(app, client):
+    app.config["REGISTRATION"] = "open"
+    assert "Зарегистрироваться" in client.get("/login").get_data(as_text=True)
+    token = csrf_token(client, "/register")
+    response = client.post("/register", data={
+        "phone": "8 916 555-44-33", "name": "Цветы", "email": "", "password": "long enough pw",
+        "confirm": "long enough pw", "csrf_token": token})
+    assert response.status_code == 303
+    with app.app_context(), db.connection_context():
+        assert Merchant.get(Merchant.phone == "9165554433").name == "Цветы"
+    assert client.get("/password").status_code == 200
+
+
+def test_registration_refuses_a_taken_phone_and_short_password(app, client, merchant):
+    app.config["REGISTRATION"] = "open"
+    token = csrf_token(client, "/register")
+    response = client.post("/register", data={
+        "phone": "9161234567", "password": "short", "confirm": "short", "csrf_token": token})
+    assert response.status_code == 422
+    assert "не короче 8" in response.get_data(as_text=True)
+    response = client.post("/register", data={
+        "phone": "9161234567", "password": "long enough pw", "confirm": "long enough pw",
+        "csrf_token": token})
+    assert "уже зарегистрирован" in response.get_data(as_text=True)
+
+
+def test_password_change_needs_the_current_one_and_ends_other_sessions(app, auth, merchant):
+    other = app.test_client()
+    from conftest import AuthActions
+    AuthActions(other).login()
+    auth.login()
+    client = auth._client
+    token = csrf_token(client, "/password")
+    wrong = client.post("/password", data={"current": "nope", "password": "brand new password",
+                                           "confirm": "brand new password", "csrf_token": token})
+    assert "Текущий пароль введён неверно" in wrong.get_data(as_text=True)
+    ok = client.post("/password", data={"current": PASSWORD, "password": "brand new password",
+                                        "confirm": "brand new password", "csrf_token": token})
+    assert ok.status_code == 303
+    assert "Пароль изменён" in client.get("/password").get_data(as_text=True)
+    assert other.get("/password").status_code == 302
+    assert auth.login(password=PASSWORD).status_code == 422
+    assert auth.login(password="brand new password").status_code == 303
+
+
+def test_long_unicode_passwords_are_not_truncated(app, auth, merchant):
+    from ckbiz import accounts
+    long = "пароль с пробелами и юникодом ✓ " * 3
+    with app.app_context(), db.connection_context():
+        accounts.set_password(Merchant.get_by_id(merchant.id), long)
+    assert auth.login(password=long[:-1]).status_code == 422
+    assert auth.login(password=long).status_code == 303
