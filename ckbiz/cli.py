@@ -4,7 +4,7 @@ import sys
 import click
 from flask import current_app
 
-from . import accounts, catalog, database, demo, phones, worker
+from . import accounts, catalog, database, deliveries, demo, phones, tasks, worker
 from .extensions import db, huey
 from .models import Merchant
 
@@ -12,7 +12,7 @@ from .models import Merchant
 def init_app(app):
     """Register every command on the app."""
     for command in (init_db, create_merchant, merchants, disable_merchant, enable_merchant,
-                    reset_password, add_service, demo_command, worker_command):
+                    reset_password, add_service, demo_command, worker_command, jobs, deliveries_group):
         app.cli.add_command(command)
 
 
@@ -165,3 +165,29 @@ def worker_command(workers, no_periodic, flush_locks):
     """Run the queue consumer (deliveries and periodic jobs); stops gracefully on SIGINT/SIGTERM."""
     current_app.logger.info("worker: queue %s", type(huey).__name__)
     worker.run(huey, workers=workers, periodic=not no_periodic, flush_locks=flush_locks)
+
+
+@click.group("jobs")
+def jobs():
+    """Periodic jobs, run once on demand."""
+
+
+@jobs.command("run")
+@click.argument("name", type=click.Choice(sorted(tasks.JOBS)))
+def jobs_run(name):
+    """Run one periodic job once, now."""
+    result = tasks.JOBS[name].call_local()
+    click.echo(f"{name}: {result}")
+
+
+@click.group("deliveries")
+def deliveries_group():
+    """The e-mail and SMS outbox."""
+
+
+@deliveries_group.command("retry")
+def deliveries_retry():
+    """Put failed deliveries back in the queue."""
+    with db.connection_context():
+        count = deliveries.retry_failed()
+    click.echo(f"{count} failed deliveries queued again")

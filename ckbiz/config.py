@@ -73,6 +73,7 @@ def load(app, test_config=None):
             app.config[key] = raw
     if test_config:
         app.config.update(test_config)
+    app.config["INSTANCE_PATH"] = app.instance_path
     app.config["MAX_AMOUNT"] = Decimal(str(app.config["MAX_AMOUNT"]))
     for key in GENERATED_SECRETS:
         if not app.config.get(key):

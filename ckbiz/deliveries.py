@@ -1,0 +1,130 @@
+"""The outbox: every e-mail and SMS is a row, written with the change that causes it.
+
+A row is leased (state "sending", lease_until) before it is sent and marked
+"sent" after, so two workers never send it both; the sweeper re-enqueues rows
+whose lease ran out (a worker died, or the queue lost the task).
+"""
+from datetime import timedelta
+
+from flask import current_app
+from . import mailer, messages, sms
+from .database import utcnow
+from .extensions import db
+from .models import Delivery, InvoiceEvent, new_token
+
+MAX_ATTEMPTS = 6
+BACKOFF_SECONDS = (30, 120, 600, 1800, 3600)
+# How long the sweeper leaves a new or leased row alone before assuming it lost.
+GRACE = timedelta(seconds=60)
+SENT_EVENTS = {"email": "email_sent", "sms": "sms_sent"}
+
+
+def add(merchant_id, invoice_id, channel, kind, recipient):
+    """Queue one message in the caller's transaction; returns the row."""
+    return Delivery.create(
+        merchant=merchant_id, invoice=invoice_id, channel=channel, kind=kind, recipient=recipient,
+        message_id=f"<{kind}.{new_token()}@ckbiz>", lease_until=utcnow() + GRACE)
+
+
+def for_payer(invoice, kind):
+    """The payer's e-mail and SMS for an invoice (whichever contacts it has)."""
+    rows = []
+    if invoice.payer_email:
+        rows.append(add(invoice.merchant_id, invoice.number, "email", kind, invoice.payer_email))
+    if invoice.payer_phone:
+        rows.append(add(invoice.merchant_id, invoice.number, "sms", kind, invoice.payer_phone))
+    return rows
+
+
+def enqueue(rows):
+    """Hand rows to the queue; call after the transaction that wrote them committed."""
+    from .tasks import send_delivery
+
+    for row in rows:
+        send_delivery(row.id)
+
+
+def lease(delivery_id):
+    """Take the row for sending; None when it is sent, failed, or leased by someone else."""
+    now = utcnow()
+    hold = timedelta(seconds=3 * int(current_app.config["MAIL_TIMEOUT"])) + GRACE
+    taken = (Delivery.update(state="sending", lease_until=now + hold, attempts=Delivery.attempts + 1)
+             .where(Delivery.id == delivery_id,
+                    (Delivery.state == "pending")
+                    | ((Delivery.state == "sending") & (Delivery.lease_until < now)))
+             .execute())
+    return Delivery.get_by_id(delivery_id) if taken else None
+
+
+def deliver(delivery_id):
+    """Send one leased row and record the outcome; returns the final state or None."""
+    delivery = lease(delivery_id)
+    if delivery is None:
+        return None
+    try:
+        if delivery.channel == "email":
+            mailer.send(messages.email(delivery))
+        else:
+            sms.backend_from_config(current_app.config).send(delivery.recipient, messages.sms_text(delivery))
+    except (mailer.MailError, sms.SmsError) as exc:
+        return _failed(delivery, exc)
+    except Exception as exc:  # a bug must not leave the row leased forever
+        current_app.logger.exception("delivery %s crashed", delivery.id)
+        return _failed(delivery, exc)
+    with db.atomic():
+        Delivery.update(state="sent", sent_at=utcnow(), last_error="", lease_until=None).where(
+            Delivery.id == delivery.id).execute()
+        if delivery.invoice_id:
+            InvoiceEvent.create(invoice=delivery.invoice_id, kind=SENT_EVENTS[delivery.channel],
+                                note=delivery.recipient)
+    return "sent"
+
+
+def _failed(delivery, error):
+    """Schedule a retry with backoff, or give up after the budget; keep the error visible."""
+    from .tasks import send_delivery
+
+    retry = getattr(error, "retryable", True) and delivery.attempts < MAX_ATTEMPTS
+    message = str(error)[:500]
+    if not retry:
+        Delivery.update(state="failed", last_error=message, lease_until=None).where(
+            Delivery.id == delivery.id).execute()
+        current_app.logger.warning("delivery %s failed: %s", delivery.id, message)
+        return "failed"
+    delay = BACKOFF_SECONDS[min(delivery.attempts, len(BACKOFF_SECONDS)) - 1]
+    Delivery.update(state="pending", last_error=message,
+                    lease_until=utcnow() + timedelta(seconds=delay) + GRACE).where(
+        Delivery.id == delivery.id).execute()
+    send_delivery.schedule((delivery.id,), delay=delay)
+    return "pending"
+
+
+def stale():
+    """Rows nobody is looking after: pending or sending past their lease."""
+    return Delivery.select(Delivery.id).where(
+        Delivery.state.in_(("pending", "sending")), Delivery.lease_until < utcnow())
+
+
+def sweep():
+    """Re-enqueue every stale row; returns how many.
+
+    A row still "sending" after its last allowed attempt belongs to a worker that
+    died mid-send every time: give up on it visibly instead of looping.
+    """
+    Delivery.update(state="failed", last_error="worker stopped while sending", lease_until=None).where(
+        Delivery.state == "sending", Delivery.lease_until < utcnow(),
+        Delivery.attempts >= MAX_ATTEMPTS).execute()
+    rows = list(stale())
+    enqueue(rows)
+    return len(rows)
+
+
+def retry_failed():
+    """Put failed rows back in the queue with a fresh budget; returns how many."""
+    with db.atomic():
+        rows = list(Delivery.select(Delivery.id).where(Delivery.state == "failed"))
+        Delivery.update(state="pending", attempts=0, lease_until=utcnow() + GRACE).where(
+            Delivery.state == "failed").execute()
+    enqueue(rows)
+    return len(rows)
+

@@ -1,0 +1,57 @@
+"""Every queue task and periodic job. Tasks take ids and open their own app context."""
+import functools
+from contextlib import contextmanager
+
+from flask import has_app_context
+from huey import crontab
+
+from .extensions import db, huey
+
+
+@functools.cache
+def _worker_app():
+    """The app of a consumer process, built once on first use."""
+    from . import create_app
+
+    return create_app()
+
+
+@contextmanager
+def task_scope():
+    """An app context and a database connection, reusing the caller's when it has them.
+
+    In immediate mode (tests) a task runs inside the request that enqueued it and
+    must not close that request's connection.
+    """
+    if has_app_context():
+        opened = db.connect(reuse_if_open=True)
+        try:
+            yield
+        finally:
+            if opened:
+                db.close()
+        return
+    with _worker_app().app_context(), db.connection_context():
+        yield
+
+
+@huey.task()
+def send_delivery(delivery_id):
+    """Send one outbox row (retries are scheduled by the row itself, with backoff)."""
+    from . import deliveries
+
+    with task_scope():
+        return deliveries.deliver(delivery_id)
+
+
+@huey.periodic_task(crontab(minute="*"))
+@huey.lock_task("sweep-deliveries")
+def sweep_deliveries():
+    """Every minute: re-enqueue deliveries whose task was lost."""
+    from . import deliveries
+
+    with task_scope():
+        return deliveries.sweep()
+
+
+JOBS = {"sweep": sweep_deliveries}

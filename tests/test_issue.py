@@ -1,0 +1,202 @@
+"""Issuing invoices (§4): the form, its fragments, preview, issue, and the deliveries."""
+import re
+
+import pytest
+
+from ckbiz.extensions import db
+from ckbiz.models import Delivery, Invoice, InvoiceEvent, Service
+from conftest import csrf_token
+
+
+@pytest.fixture
+def logged_in(client, auth, merchant):
+    auth.login()
+    return client
+
+
+def services(app, merchant):
+    with app.app_context(), db.connection_context():
+        return list(Service.of(merchant))
+
+
+def valid_form(client, service_id, **overrides):
+    data = {"csrf_token": csrf_token(client, "/invoices/new"), "service": str(service_id),
+            "payer_phone": "+7 902 637-65-77", "payer_email": "payer@example.com",
+            "req-account": "34234234", "req-fio": "Иванов Иван", "req-address": "", "req-month": "04.2016",
+            "comment": "За апрель", "validity_hours": "24", "amount": "100,00"}
+    data.update(overrides)
+    return data
+
+
+def test_form_shows_the_manuals_sections_and_the_demo_service(logged_in):
+    html = logged_in.get("/invoices/new").get_data(as_text=True)
+    for label in ("Выставить счет", "Демо ПА / Демо-организация / демо-услуга / Прочие", "Плательщик",
+                  "Эл. адрес", "Реквизиты платежа", "ЛИЦ. СЧЕТ", "ФИО", "Дополнительные параметры",
+                  "АДРЕС", "МЕСЯЦ ММ.ГГГГ", "Настройки счета", "Комментарий к платежу",
+                  "Срок действия счета", "Часов", "Сумма к оплате, руб.", "Просмотр", "Выставить"):
+        assert label in html, label
+    assert 'name="validity_hours" required type="number" value="72"' in html or 'value="72"' in html
+
+
+def test_changing_the_service_swaps_the_fields(app, logged_in, merchant):
+    second = services(app, merchant)[1]
+    html = logged_in.get(f"/invoices/new/fields?service={second.id}&payer_phone=9026376577",
+                         headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "НОМЕР ЗАКАЗА" in html and "ЛИЦ. СЧЕТ" not in html
+    assert 'value="9026376577"' in html
+    assert "<html" not in html
+
+
+def test_the_fields_of_another_merchants_service_are_not_found(app, logged_in):
+    from ckbiz import demo
+    with app.app_context(), db.connection_context():
+        other, _ = demo.ensure_merchant("9037778899", "other password")
+        foreign = Service.of(other).first()
+    assert logged_in.get(f"/invoices/new/fields?service={foreign.id}").status_code == 404
+    assert logged_in.get(f"/invoices/new/commission?service={foreign.id}&amount=1").status_code == 404
+
+
+def test_commission_follows_the_amount(app, logged_in, merchant):
+    demo_service = services(app, merchant)[0]
+    html = logged_in.get(f"/invoices/new/commission?service={demo_service.id}&amount=100").get_data(as_text=True)
+    assert "1.50" in html and "101.50" in html
+    assert logged_in.get(f"/invoices/new/commission?service={demo_service.id}&amount=abc").get_data(
+        as_text=True).strip() == ""
+
+
+def test_preview_shows_the_invoice_and_creates_nothing(app, logged_in, merchant):
+    service = services(app, merchant)[0]
+    response = logged_in.post("/invoices/preview", data=valid_form(logged_in, service.id),
+                              headers={"HX-Request": "true", "HX-Target": "dialog-slot"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<dialog" in html and "Вам выставлен счет" in html
+    for text in ("Демо-организация", "7701000001/770101001", "40702810200000012345", "044525225",
+                 "демо-услуга", "ЛИЦ. СЧЕТ", "34234234", "100.00", "1.50", "За апрель"):
+        assert text in html, text
+    with app.app_context(), db.connection_context():
+        assert Invoice.select().count() == 0 and Delivery.select().count() == 0
+
+
+def test_preview_without_javascript_is_a_page(app, logged_in, merchant):
+    service = services(app, merchant)[0]
+    html = logged_in.post("/invoices/preview", data=valid_form(logged_in, service.id)).get_data(as_text=True)
+    assert "<html" in html and "Просмотр счета" in html and 'name="req-account" value="34234234"' in html
+
+
+def test_issue_creates_the_invoice_event_and_deliveries(app, logged_in, merchant):
+    service = services(app, merchant)[0]
+    response = logged_in.post("/invoices", data=valid_form(logged_in, service.id))
+    assert response.status_code == 303
+    number = int(response.headers["Location"].rsplit("/", 1)[1])
+    page = logged_in.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"Счет № {number} выставлен" in page
+    assert "Выставить следующий счет" in page
+    with app.app_context(), db.connection_context():
+        invoice = Invoice.get_by_id(number)
+        assert invoice.amount_kop == 10000 and invoice.commission_kop == 150
+        assert invoice.payer_phone == "9026376577" and invoice.payer_email == "payer@example.com"
+        assert invoice.key_label == "ЛИЦ. СЧЕТ" and invoice.key_value == "34234234"
+        assert invoice.status == "issued" and len(invoice.token) >= 32
+        assert (invoice.expires_at - invoice.issued_at).total_seconds() == 24 * 3600
+        assert invoice.issued_with["payee"]["inn"] == "7701000001"
+        kinds = [e.kind for e in invoice.events.order_by(InvoiceEvent.id)]
+        assert kinds[0] == "issued"
+        rows = {(d.channel, d.recipient): d.state for d in invoice.deliveries}
+        assert rows == {("email", "payer@example.com"): "sent", ("sms", "9026376577"): "sent"}
+        assert {"email_sent", "sms_sent"} <= set(kinds)
+
+
+def test_issue_via_htmx_redirects_with_a_header(app, logged_in, merchant):
+    service = services(app, merchant)[0]
+    response = logged_in.post("/invoices", data=valid_form(logged_in, service.id),
+                              headers={"HX-Request": "true", "HX-Target": "issue-form"})
+    assert response.status_code == 204
+    assert re.match(r"^/invoices/\d+$", response.headers["HX-Redirect"])
+
+
+def test_the_sms_has_the_number_amount_and_link(app, logged_in, merchant):
+    service = services(app, merchant)[0]
+    logged_in.post("/invoices", data=valid_form(logged_in, service.id, payer_email=""))
+    with app.app_context(), db.connection_context():
+        invoice = Invoice.get()
+    log = open(app.instance_path + "/sms.log", encoding="utf-8").read()
+    assert "+79026376577" in log and f"№{invoice.number}" in log and "100.00" in log
+    assert f"http://ckbiz.test/i/{invoice.token}" in log
+
+
+BAD_INPUTS = [
+    ({"payer_phone": "", "payer_email": ""}, "payer_phone", "Укажите телефон или эл. адрес"),
+    ({"payer_phone": "12345"}, "payer_phone", "9XXXXXXXXX"),
+    ({"payer_email": "not-an-address"}, "payer_email", "Адрес эл. почты указан неверно"),
+    ({"req-account": ""}, "req-account", "Заполните поле «ЛИЦ. СЧЕТ»"),
+    ({"req-account": "12a"}, "req-account", "Только цифры"),
+    ({"req-month": "2016-04"}, "req-month", "ММ.ГГГГ"),
+    ({"req-month": "13.2016"}, "req-month", "ММ.ГГГГ"),
+    ({"validity_hours": "0"}, "validity_hours", "От 1 до 2160 часов"),
+    ({"validity_hours": "2161"}, "validity_hours", "От 1 до 2160 часов"),
+    ({"validity_hours": "abc"}, "validity_hours", ""),
+    ({"amount": "0"}, "amount", "больше нуля"),
+    ({"amount": "-5"}, "amount", "не больше двух знаков"),
+    ({"amount": "abc"}, "amount", "не больше двух знаков"),
+    ({"amount": "1.001"}, "amount", "не больше двух знаков"),
+    ({"amount": "1e3"}, "amount", "не больше двух знаков"),
+    ({"amount": "NaN"}, "amount", "не больше двух знаков"),
+    ({"amount": "1000000.01"}, "amount", "не может быть больше"),
+    ({"comment": "x" * 10000}, "comment", "Не больше 1000 символов"),
+    ({"service": "999999"}, "service", ""),
+    ({"service": "abc"}, "service", ""),
+]
+
+
+@pytest.mark.parametrize("overrides,field,message", BAD_INPUTS)
+def test_bad_input_is_refused_beside_the_field_and_creates_nothing(app, logged_in, merchant,
+                                                                   overrides, field, message):
+    service = services(app, merchant)[0]
+    data = valid_form(logged_in, service.id, **overrides)
+    for headers in ({}, {"HX-Request": "true", "HX-Target": "issue-form"}):
+        response = logged_in.post("/invoices", data=data, headers=headers)
+        assert response.status_code == 422
+        html = response.get_data(as_text=True)
+        assert message in html
+        block = html.split(f'name="{field}"')[0].rsplit('class="field', 1)[1]
+        assert "has-error" in block.split('"')[0] + block
+    with app.app_context(), db.connection_context():
+        assert Invoice.select().count() == 0 and Delivery.select().count() == 0
+
+
+def test_another_merchants_service_cannot_be_used(app, logged_in):
+    from ckbiz import demo
+    with app.app_context(), db.connection_context():
+        other, _ = demo.ensure_merchant("9037778899", "other password")
+        foreign = Service.of(other).first()
+    response = logged_in.post("/invoices", data=valid_form(logged_in, foreign.id))
+    assert response.status_code == 422
+    with app.app_context(), db.connection_context():
+        assert Invoice.select().count() == 0
+
+
+def test_both_decimal_separators_mean_the_same(app, logged_in, merchant):
+    service = services(app, merchant)[0]
+    for amount in ("100,50", "100.50"):
+        assert logged_in.post("/invoices", data=valid_form(logged_in, service.id, amount=amount)).status_code == 303
+    with app.app_context(), db.connection_context():
+        assert [i.amount_kop for i in Invoice.select()] == [10050, 10050]
+
+
+def test_the_invoice_page_is_the_merchants_own(app, client, auth, merchant):
+    auth.login()
+    service = services(app, merchant)[0]
+    location = client.post("/invoices", data=valid_form(client, service.id)).headers["Location"]
+    auth.logout()
+    from ckbiz import demo
+    with app.app_context(), db.connection_context():
+        demo.ensure_merchant("9037778899", "other password")
+    auth.login(phone="9037778899", password="other password")
+    assert client.get(location).status_code == 404
+
+
+def test_pages_need_login(client):
+    response = client.get("/invoices/new")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert client.post("/invoices", data={}).status_code in (302, 400)
