@@ -3,6 +3,7 @@ import sys
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 
 from . import accounts, catalog, database, deliveries, demo, phones, tasks, worker
 from .extensions import db, huey
@@ -167,7 +168,7 @@ def worker_command(workers, no_periodic, flush_locks):
     worker.run(huey, workers=workers, periodic=not no_periodic, flush_locks=flush_locks)
 
 
-@click.group("jobs")
+@click.group("jobs", cls=AppGroup)
 def jobs():
     """Periodic jobs, run once on demand."""
 
@@ -180,7 +181,7 @@ def jobs_run(name):
     click.echo(f"{name}: {result}")
 
 
-@click.group("deliveries")
+@click.group("deliveries", cls=AppGroup)
 def deliveries_group():
     """The e-mail and SMS outbox."""
 

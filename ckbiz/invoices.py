@@ -98,5 +98,13 @@ def create():
 def show(number):
     """The invoice («Инвойс»): the document as the payer sees it, and its deliveries."""
     invoice = get_invoice(number)
-    rows = invoice.deliveries.order_by(Delivery.id)
-    return render_template("invoices/show.html", deliveries=rows, **messages.invoice_context(invoice))
+    return render_template("invoices/show.html", deliveries=list(invoice.deliveries.order_by(Delivery.id)),
+                           **messages.invoice_context(invoice))
+
+
+@bp.get("/<int:number>/deliveries")
+def deliveries_table(number):
+    """The deliveries table alone: it polls itself while anything is still on its way."""
+    invoice = get_invoice(number)
+    return render_template("invoices/_deliveries.html", invoice=invoice, tz=current_user.timezone,
+                           deliveries=list(invoice.deliveries.order_by(Delivery.id)))

@@ -41,6 +41,8 @@ class IssueForm(FlaskForm):
         return self.services.get(self.service.data)
 
     def validate_validity_hours(self, field):
+        if field.data is None:  # not a number: WTForms has said so already
+            return
         maximum = int(current_app.config["MAX_VALIDITY_HOURS"])
         NumberRange(1, maximum, _("От 1 до %(max)d часов", max=maximum))(self, field)
 

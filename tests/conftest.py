@@ -112,3 +112,44 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+def free_port():
+    """A TCP port nobody listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SmtpRecorder:
+    """An aiosmtpd handler that keeps every message, or answers with a scripted error."""
+
+    def __init__(self):
+        self.messages = []
+        self.reply = None  # e.g. "451 4.3.0 try later"; None accepts
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.reply:
+            return self.reply
+        import email
+        from email import policy
+
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(app):
+    """A real SMTP server on loopback; the app sends to it."""
+    from aiosmtpd.controller import Controller
+
+    recorder = SmtpRecorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    recorder.port = controller.port
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_TIMEOUT=2)
+    yield recorder
+    controller.stop()

@@ -1,0 +1,56 @@
+"""Render the key screens into docs/screenshots/ with headless Chromium (make screenshots)."""
+import os
+import shutil
+import sys
+import tempfile
+
+from playwright.sync_api import sync_playwright
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from live import ROOT, environment, flask, web, worker  # noqa: E402
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+PASSWORD = "demo password 1"
+
+
+def launch(playwright):
+    """Debian's Chromium, never a downloaded browser."""
+    return playwright.chromium.launch(executable_path=shutil.which("chromium"), args=FLAGS)
+
+
+def main(out=os.path.join(ROOT, "docs", "screenshots")):
+    """Start the app on a throwaway instance, click through the screens, save PNGs."""
+    os.makedirs(out, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="ckbiz-shots-")
+    env = environment(tmp, f"sqlite:///{tmp}/ckbiz.db", "", BASE_URL="http://127.0.0.1:5098")
+    flask(env, "init-db")
+    flask(env, "demo", "--password", PASSWORD, "--invoices", "40")
+    with web(env, 5098, f"{tmp}/web.log"), worker(env, f"{tmp}/worker.log"), sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        base = "http://127.0.0.1:5098"
+        page.goto(base + "/login")
+        page.screenshot(path=f"{out}/login.png", full_page=True)
+        page.fill("#phone", "9000000000")
+        page.fill("#password", PASSWORD)
+        page.click("text=Войти")
+        page.wait_for_url("**/invoices/new")
+        page.fill("#req-account", "34234234")
+        page.fill("#req-fio", "Иванов Иван Иванович")
+        page.fill("#payer_phone", "9026376577")
+        page.fill("#payer_email", "payer@example.com")
+        page.fill("#amount", "1500,00")
+        page.wait_for_selector("#commission strong")
+        page.screenshot(path=f"{out}/issue-form.png", full_page=True)
+        page.click("text=Просмотр")
+        page.wait_for_selector("dialog[open]")
+        page.screenshot(path=f"{out}/issue-preview.png")
+        page.click("dialog >> text=Выставить")
+        page.wait_for_url("**/invoices/*")
+        page.screenshot(path=f"{out}/issued.png", full_page=True)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

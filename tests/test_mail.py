@@ -1,0 +1,166 @@
+"""Invoice e-mail (§4.8) through a real SMTP server, and what happens when it fails."""
+from datetime import timedelta
+
+import pytest
+
+from ckbiz import deliveries
+from ckbiz.database import utcnow
+from ckbiz.extensions import db
+from ckbiz.models import Delivery, Invoice, Merchant, Service
+from conftest import csrf_token, free_port
+
+
+@pytest.fixture
+def logged_in(client, auth, merchant):
+    auth.login()
+    return client
+
+
+def issue(app, client, merchant, **overrides):
+    with app.app_context(), db.connection_context():
+        service = Service.of(merchant).first()
+    data = {"csrf_token": csrf_token(client, "/invoices/new"), "service": str(service.id),
+            "payer_phone": "", "payer_email": "payer@example.com", "req-account": "34234234",
+            "req-fio": "Иванов Иван", "comment": "", "validity_hours": "24", "amount": "200"}
+    data.update(overrides)
+    response = client.post("/invoices", data=data)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    with app.app_context(), db.connection_context():
+        return Invoice.get_by_id(int(response.headers["Location"].rsplit("/", 1)[1]))
+
+
+def delivery_rows(app, invoice):
+    with app.app_context(), db.connection_context():
+        return list(Delivery.select().where(Delivery.invoice == invoice.number).order_by(Delivery.id))
+
+
+def test_the_payer_receives_the_invoice_of_the_manual(app, logged_in, merchant, smtp):
+    invoice = issue(app, logged_in, merchant)
+    assert len(smtp.messages) == 1
+    sender, rcpts, message = smtp.messages[0]
+    assert rcpts == ["payer@example.com"]
+    assert f"Счет № {invoice.number}" in message["Subject"] and "Демо-организация" in message["Subject"]
+    assert "200.00" in message["Subject"]
+    assert message["Message-ID"] == delivery_rows(app, invoice)[0].message_id
+    assert message.is_multipart()
+    assert {p.get_content_type() for p in message.walk()} >= {"text/plain", "text/html"}
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    link = f"http://ckbiz.test/i/{invoice.token}"
+    for part in (text, html):
+        for label in ("Дата выставления", "Оплатить до", "Название", "ИНН/КПП", "Расчётный счёт",
+                      "БИК", "Услуга", "Получатель", "Реквизиты", "ЛИЦ. СЧЕТ", "34234234",
+                      "Сумма к оплате", "200.00", "Предполагаемая комиссия", "3.00", "(Europe/Moscow)"):
+            assert label in part, label
+        assert link in part
+    assert "ОПЛАТИТЬ БАНКОВСКОЙ КАРТОЙ" in text
+    assert f'href="{link}"' in html and "Оплатить банковской картой" in html
+    assert delivery_rows(app, invoice)[0].state == "sent"
+    assert logged_in.get(f"/i/{invoice.token}").status_code == 200
+
+
+def test_a_copy_goes_to_the_merchant_when_asked(app, logged_in, merchant, smtp):
+    with app.app_context(), db.connection_context():
+        Merchant.update(copy_invoices=True, copy_email="me@shop.example").where(
+            Merchant.id == merchant.id).execute()
+    issue(app, logged_in, merchant)
+    recipients = sorted(r[0] for _, r, _ in smtp.messages)
+    assert recipients == ["me@shop.example", "payer@example.com"]
+    copy = next(m for _, r, m in smtp.messages if r == ["me@shop.example"])
+    assert copy["Subject"].startswith("Копия:")
+
+
+def test_markup_in_typed_text_is_inert_in_both_parts(app, logged_in, merchant, smtp):
+    issue(app, logged_in, merchant, comment='<script>alert(1)</script><img src=x onerror=alert(2)>',
+          **{"req-fio": '"><svg onload=alert(3)>'})
+    html = smtp.messages[0][2].get_body(("html",)).get_content()
+    assert "<script>alert" not in html and "<svg" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_smtp_refusing_connections_keeps_the_invoice_and_retries(app, logged_in, merchant):
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_TIMEOUT=1)
+    invoice = issue(app, logged_in, merchant)
+    [row] = delivery_rows(app, invoice)
+    assert row.state == "pending" and row.attempts == 1
+    assert "Connection" in row.last_error or "refused" in row.last_error.lower()
+    page = logged_in.get(f"/invoices/{invoice.number}").get_data(as_text=True)
+    assert "ожидает отправки" in page
+
+
+def test_a_server_that_never_answers_times_out(app, logged_in, merchant):
+    import socket
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    try:
+        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=listener.getsockname()[1], MAIL_TIMEOUT=1)
+        invoice = issue(app, logged_in, merchant)
+    finally:
+        listener.close()
+    [row] = delivery_rows(app, invoice)
+    assert row.state == "pending" and "timed out" in row.last_error.lower()
+
+
+@pytest.mark.parametrize("reply,state", [("451 4.3.0 try again later", "pending"),
+                                         ("554 5.7.1 rejected", "failed")])
+def test_smtp_4xx_is_retried_and_5xx_is_final(app, logged_in, merchant, smtp, reply, state):
+    smtp.reply = reply
+    invoice = issue(app, logged_in, merchant)
+    [row] = delivery_rows(app, invoice)
+    assert row.state == state and reply.split()[0] in row.last_error
+    page = logged_in.get(f"/invoices/{invoice.number}").get_data(as_text=True)
+    assert ("ожидает отправки" if state == "pending" else "не отправлено") in page
+
+
+def test_after_the_server_is_back_the_sweeper_sends_it_once(app, logged_in, merchant, smtp, runner):
+    smtp.reply = "451 4.3.0 try again later"
+    invoice = issue(app, logged_in, merchant)
+    smtp.reply = None
+    assert runner.invoke(args=["jobs", "run", "sweep"]).output.strip() == "sweep: 0"
+    with app.app_context(), db.connection_context():
+        Delivery.update(lease_until=utcnow() - timedelta(seconds=1)).execute()
+    assert runner.invoke(args=["jobs", "run", "sweep"]).output.strip() == "sweep: 1"
+    assert runner.invoke(args=["jobs", "run", "sweep"]).output.strip() == "sweep: 0"
+    assert len(smtp.messages) == 1
+    [row] = delivery_rows(app, invoice)
+    assert row.state == "sent" and row.attempts == 2
+
+
+def test_a_delivery_that_keeps_failing_ends_failed_after_the_budget(app, logged_in, merchant, smtp):
+    smtp.reply = "421 4.7.0 busy"
+    invoice = issue(app, logged_in, merchant)
+    with app.app_context(), db.connection_context():
+        for _ in range(deliveries.MAX_ATTEMPTS + 2):
+            Delivery.update(lease_until=utcnow() - timedelta(seconds=1)).execute()
+            deliveries.sweep()
+        [row] = delivery_rows(app, invoice)
+    assert row.state == "failed" and row.attempts == deliveries.MAX_ATTEMPTS and "421" in row.last_error
+
+
+def test_a_sent_delivery_is_never_sent_again(app, logged_in, merchant, smtp):
+    invoice = issue(app, logged_in, merchant)
+    [row] = delivery_rows(app, invoice)
+    with app.app_context(), db.connection_context():
+        assert deliveries.deliver(row.id) is None
+        Delivery.update(lease_until=utcnow() - timedelta(hours=1)).execute()
+        assert deliveries.sweep() == 0
+    assert len(smtp.messages) == 1
+
+
+def test_failed_deliveries_can_be_retried_from_the_cli(app, logged_in, merchant, smtp, runner):
+    smtp.reply = "550 5.1.1 no such user"
+    issue(app, logged_in, merchant)
+    smtp.reply = None
+    assert "1 failed deliveries queued again" in runner.invoke(args=["deliveries", "retry"]).output
+    assert len(smtp.messages) == 1
+
+
+def test_without_a_mail_server_mail_lands_in_the_outbox(app, logged_in, merchant):
+    import os
+    invoice = issue(app, logged_in, merchant)
+    outbox = os.path.join(app.instance_path, "outbox")
+    [name] = os.listdir(outbox)
+    content = open(os.path.join(outbox, name), "rb").read().decode("utf-8", "replace")
+    assert name.endswith(".eml") and "payer@example.com" in content
+    assert delivery_rows(app, invoice)[0].state == "sent"
