@@ -39,3 +39,6 @@ def init_app(app):
     app.add_template_filter(phones.display, "phone")
     app.add_template_filter(datetime_text, "datetime")
     app.add_template_filter(date_text, "date")
+    from .transitions import STATUS_LABELS
+
+    app.jinja_env.globals["status_labels"] = STATUS_LABELS

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from . import deliveries, invoicing, issue_form, messages, money
 from .htmx import wants_fragment
+from .views import invoice_details
 from .models import Delivery, Invoice, Service
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
@@ -96,10 +97,11 @@ def create():
 
 @bp.get("/<int:number>")
 def show(number):
-    """The invoice («Инвойс»): the document as the payer sees it, and its deliveries."""
-    invoice = get_invoice(number)
-    return render_template("invoices/show.html", deliveries=list(invoice.deliveries.order_by(Delivery.id)),
-                           **messages.invoice_context(invoice))
+    """The invoice («Инвойс»): a dialog over the history, or a page of its own."""
+    details = invoice_details(get_invoice(number))
+    if wants_fragment("dialog-slot"):
+        return render_template("invoices/_dialog.html", **details)
+    return render_template("invoices/show.html", **details)
 
 
 @bp.get("/<int:number>/deliveries")

@@ -54,4 +54,14 @@ def sweep_deliveries():
         return deliveries.sweep()
 
 
-JOBS = {"sweep": sweep_deliveries}
+@huey.periodic_task(crontab(minute="*"))
+@huey.lock_task("expire-invoices")
+def expire_invoices():
+    """Every minute: expire every issued invoice whose time has passed."""
+    from . import transitions
+
+    with task_scope():
+        return transitions.expire_overdue()
+
+
+JOBS = {"sweep": sweep_deliveries, "expire": expire_invoices}

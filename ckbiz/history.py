@@ -1,0 +1,100 @@
+"""«История счетов» (§5): search, status filter, pages, totals, CSV."""
+import csv
+import io
+
+from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask_login import current_user, login_required
+from peewee import fn
+
+from . import money
+from .formatting import datetime_text
+from .htmx import wants_fragment
+from .models import Invoice, Service
+from .search import STATUSES, Selection
+from .transitions import STATUS_LABELS
+
+bp = Blueprint("history", __name__)
+PAGE = 50
+CSV_COLUMNS = ("Номер", "Услуга", "Ключевой реквизит", "Телефон", "Эл. адрес", "Выставлен",
+               "Истекает", "Сумма", "Комиссия", "Статус")
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """History belongs to a logged-in merchant."""
+
+
+def rows(selection, limit):
+    """The selected invoices with their service names, newest first, after the cursor."""
+    query = selection.where(Invoice.of(current_user)).join(Service).select(Invoice, Service.display_name)
+    if selection.after:
+        query = query.where(Invoice.number < selection.after)
+    return query.order_by(Invoice.number.desc()).limit(limit).objects()
+
+
+def totals(selection):
+    """Count and sum of the selection by status, in the manual's order."""
+    query = (selection.where(Invoice.of(current_user))
+             .select(Invoice.status, fn.COUNT(Invoice.number).alias("n"), fn.SUM(Invoice.amount_kop).alias("kop"))
+             .group_by(Invoice.status).tuples())
+    found = {status: (n, int(kop or 0)) for status, n, kop in query}
+    return [(s, *found[s]) for s in STATUSES if s in found]
+
+
+@bp.get("/invoices")
+def index():
+    """The history page, or just its results for the live search (htmx)."""
+    selection = Selection(request.args, current_user.timezone)
+    page = list(rows(selection, PAGE + 1))
+    context = {"selection": selection, "invoices": page[:PAGE], "statuses": STATUSES,
+               "tz": current_user.timezone,
+               "next_after": page[PAGE - 1].number if len(page) > PAGE else None,
+               "totals": totals(selection) if not selection.after else None}
+    if wants_fragment("history-results"):
+        return render_template("history/_results.html", **context)
+    return render_template("history/index.html", **context)
+
+
+@bp.get("/invoices.csv")
+def export():
+    """The same selection as CSV for Excel: UTF-8 with BOM, «;», streamed row by row."""
+    selection = Selection(request.args, current_user.timezone)
+    selection.after = None
+    tz = current_user.timezone
+    query = (selection.where(Invoice.of(current_user)).join(Service)
+             .select(Invoice, Service.display_name).order_by(Invoice.number.desc()).objects())
+
+    def generate():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";")
+        writer.writerow(CSV_COLUMNS)
+        yield "\ufeff" + _drain(buffer)
+        for invoice in query.iterator():
+            writer.writerow([_cell(v) for v in _csv_values(invoice, tz)])
+            yield _drain(buffer)
+
+    headers = {"Content-Disposition": "attachment; filename=invoices.csv"}
+    return Response(stream_with_context(generate()), mimetype="text/csv; charset=utf-8", headers=headers)
+
+
+def _csv_values(invoice, tz):
+    """One CSV line's values for an invoice."""
+    return (invoice.number, invoice.display_name, f"{invoice.key_label}: {invoice.key_value}",
+            invoice.payer_phone or "", invoice.payer_email or "", datetime_text(invoice.issued_at, tz),
+            datetime_text(invoice.expires_at, tz), money.plain_rubles(invoice.amount_kop).replace(".", ","),
+            money.plain_rubles(invoice.commission_kop).replace(".", ","), str(STATUS_LABELS[invoice.status]))
+
+
+def _cell(value):
+    """Text that Excel would run as a formula gets a leading apostrophe."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _drain(buffer):
+    """What the CSV writer produced since the last call."""
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text

@@ -1,0 +1,113 @@
+"""Status changes (§6.1, §6.2): only the transitions of DESIGN.md, each atomic and recorded."""
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from . import deliveries, invoicing
+from .database import utcnow
+from .extensions import db
+from .models import Invoice, InvoiceEvent
+
+STATUS_LABELS = {
+    "issued": _l("выставлен"), "paid": _l("оплачен"), "transferred": _l("проведен"),
+    "expired": _l("истек"), "cancelled": _l("отменен"),
+}
+REFUSALS = {
+    "cancel": _l("Отменить можно только выставленный счет: этот счет %(status)s."),
+    "mark_paid": _l("Отметить оплаченным можно выставленный или истекший счет: этот счет %(status)s."),
+    "remind": _l("Напомнить можно только о выставленном, еще не истекшем счете: этот счет %(status)s."),
+    "send": _l("Отправить можно только выставленный, еще не истекший счет: этот счет %(status)s."),
+}
+
+
+class TransitionRefused(Exception):
+    """An action the invoice's status does not allow; the message says why, in Russian."""
+
+
+def _refuse(action, invoice):
+    """Raise the refusal for this action with the invoice's current status."""
+    current = Invoice.get_by_id(invoice.number)
+    label = STATUS_LABELS[current.status]
+    if current.status == "issued":
+        label = _("истек (срок оплаты прошел)")
+    raise TransitionRefused(str(REFUSALS[action]) % {"status": label})
+
+
+def _move(invoice, allowed, action, event, note="", **changes):
+    """Change the status only if it is still one of `allowed` (a conditional UPDATE)."""
+    now = utcnow()
+    with db.atomic():
+        moved = (Invoice.update(status_changed_at=now, **changes)
+                 .where(Invoice.number == invoice.number, Invoice.status.in_(allowed)).execute())
+        if not moved:
+            _refuse(action, invoice)
+        InvoiceEvent.create(invoice=invoice.number, kind=event, at=now, note=note)
+
+
+def cancel(invoice):
+    """«Отменить»: issued → cancelled."""
+    _move(invoice, ("issued",), "cancel", "cancelled", status="cancelled")
+
+
+def mark_paid_other_way(invoice):
+    """«Оплачен другим способом»: issued or expired → paid (never becomes «Проведен»)."""
+    _move(invoice, ("issued", "expired"), "mark_paid", "paid", note=_("другим способом"),
+          status="paid", paid_by="other", paid_at=utcnow())
+
+
+def _still_payable(invoice, action):
+    """Refuse unless the invoice is issued and its time has not run out."""
+    current = Invoice.get_by_id(invoice.number)
+    if current.status != "issued" or current.expires_at <= utcnow():
+        _refuse(action, invoice)
+    return current
+
+
+def remind(invoice):
+    """«Напомнить»: resend to the payer (e-mail, and SMS when there is a phone)."""
+    with db.atomic():
+        current = _still_payable(invoice, "remind")
+        rows = deliveries.for_payer(current, "reminder")
+        InvoiceEvent.create(invoice=invoice.number, kind="reminded")
+    deliveries.enqueue(rows)
+
+
+def send_to(invoice, email):
+    """«Отправить» (§6.3.1): the invoice to another e-mail address."""
+    with db.atomic():
+        _still_payable(invoice, "send")
+        row = deliveries.add(invoice.merchant_id, invoice.number, "email", "sent_to", email)
+        InvoiceEvent.create(invoice=invoice.number, kind="sent_to", note=email)
+    deliveries.enqueue([row])
+
+
+def repeat(invoice, merchant):
+    """«Повторить инвойс» (§6.3.2): a new issued invoice like this one, with a fresh validity."""
+    hours = merchant.default_validity_hours or current_app.config["DEFAULT_VALIDITY_HOURS"]
+    with db.atomic():
+        new, rows = invoicing.issue_invoice(
+            merchant, invoice.service, payer_phone=invoice.payer_phone, payer_email=invoice.payer_email,
+            requisites=invoice.requisites, comment=invoice.comment, amount_kop=invoice.amount_kop,
+            validity_hours=hours, repeat_of=invoice)
+        InvoiceEvent.create(invoice=invoice.number, kind="repeated", note=f"№ {new.number}")
+    deliveries.enqueue(rows)
+    return new
+
+
+def expire_overdue():
+    """Expire every issued invoice whose time has passed, in one conditional UPDATE.
+
+    Safe to run twice at once (the second UPDATE finds nothing) and after the
+    consumer was down for hours (everything overdue goes, not just this minute's).
+    """
+    now = utcnow()
+    with db.atomic():
+        numbers = [row.number for row in (
+            Invoice.update(status="expired", status_changed_at=now)
+            .where(Invoice.status == "issued", Invoice.expires_at <= now)
+            .returning(Invoice.number).execute())]
+        for i in range(0, len(numbers), 5000):
+            InvoiceEvent.insert_many([(n, "expired", now, "") for n in numbers[i:i + 5000]],
+                                     fields=[InvoiceEvent.invoice, InvoiceEvent.kind,
+                                             InvoiceEvent.at, InvoiceEvent.note]).execute()
+    return len(numbers)

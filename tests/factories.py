@@ -1,0 +1,36 @@
+"""Test data made through the real domain code."""
+from datetime import timedelta
+
+from ckbiz import demo, invoicing
+from ckbiz.database import utcnow
+from ckbiz.extensions import db
+from ckbiz.models import Invoice, Merchant, Service
+
+
+def make_invoice(app, merchant, key="34234234", amount_kop=20000, phone="9026376577",
+                 email="payer@example.com", hours=72, **changes):
+    """Issue an invoice for the merchant's first service; `changes` are written afterwards."""
+    with app.app_context(), db.connection_context():
+        merchant = Merchant.get_by_id(merchant.id)
+        service = Service.of(merchant).first()
+        requisites = [{"name": f["name"], "label": f["label"], "key": f["key"],
+                       "value": key if f["key"] else "x"} for f in service.fields]
+        invoice, _ = invoicing.issue_invoice(
+            merchant, service, payer_phone=phone, payer_email=email, requisites=requisites,
+            comment="", amount_kop=amount_kop, validity_hours=hours)
+        if changes:
+            Invoice.update(**changes).where(Invoice.number == invoice.number).execute()
+        return Invoice.get_by_id(invoice.number)
+
+
+def other_merchant(app, phone="9037778899", password="other password"):
+    """A second merchant with its own demo services."""
+    with app.app_context(), db.connection_context():
+        return demo.ensure_merchant(phone, password, name="Другой")[0]
+
+
+def overdue(app, invoice):
+    """Move an invoice's expiry into the past without changing its status."""
+    with app.app_context(), db.connection_context():
+        Invoice.update(expires_at=utcnow() - timedelta(minutes=1)).where(
+            Invoice.number == invoice.number).execute()
