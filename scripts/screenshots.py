@@ -1,10 +1,11 @@
 """Render the key screens into docs/screenshots/ with headless Chromium (make screenshots)."""
 import os
+import re
 import shutil
 import sys
 import tempfile
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 from live import ROOT, environment, flask, web, worker  # noqa: E402
@@ -47,9 +48,32 @@ def main(out=os.path.join(ROOT, "docs", "screenshots")):
         page.wait_for_selector("dialog[open]")
         page.screenshot(path=f"{out}/issue-preview.png")
         page.click("dialog >> text=Выставить")
-        page.wait_for_url("**/invoices/*")
+        page.wait_for_url(re.compile(r"/invoices/\d+$"))
         page.screenshot(path=f"{out}/issued.png", full_page=True)
+        history(page, base, out)
         browser.close()
+
+
+def history(page, base, out):
+    """§5–§6: the history, the «Инвойс» dialog, an action refused on a stale page."""
+    page.goto(base + "/invoices")
+    page.screenshot(path=f"{out}/history.png", full_page=True)
+    page.fill("#q", "342")
+    expect(page.locator("#history-rows tr")).to_have_count(1)
+    page.screenshot(path=f"{out}/history-search.png")
+    page.click("#history-rows tr:first-child .icon-link")
+    page.wait_for_selector("dialog#invoice-dialog[open]")
+    page.screenshot(path=f"{out}/invoice-dialog.png")
+    page.keyboard.press("Escape")
+    page.goto(base + "/invoices?status=issued")
+    row = page.locator("#history-rows tr").first
+    number = row.get_attribute("id").split("-")[1]
+    # Someone cancels the invoice in another tab; this page still offers «Напомнить».
+    page.request.post(f"{base}/invoices/{number}/cancel", form={
+        "csrf_token": page.input_value("input[name=csrf_token] >> nth=0"), "confirm": "1"})
+    row.locator("text=Напомнить").click()
+    page.wait_for_selector("#toast.error:not([hidden])")
+    page.screenshot(path=f"{out}/refused-action.png")
 
 
 if __name__ == "__main__":
