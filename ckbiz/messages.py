@@ -1,29 +1,62 @@
 """What each delivery says: e-mail subject and parts, SMS text, by kind."""
 from flask import current_app, render_template
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from . import mailer, money
 from .links import public_url
 from .models import Invoice
 
 INVOICE_KINDS = ("invoice", "reminder", "sent_to", "copy")
+# Short notices about an invoice: (subject, text); %(n)s number, %(a)s amount, %(t)s card total, %(p)s payee.
+NOTICES = {
+    "paid_notice": (_l("Счет № %(n)s оплачен"),
+                    _l("Плательщик оплатил картой счет № %(n)s на %(a)s руб. Можно отгружать товар или оказывать услугу.")),
+    "payment_received": (_l("Платеж по счету № %(n)s получен"),
+                         _l("Ваш платеж %(t)s руб. по счету № %(n)s получен, получатель — %(p)s. Спасибо! "
+                            "Это письмо не кассовый чек: чек пришлет платежный сервис.")),
+    "refund_notice": (_l("Нужен возврат по счету № %(n)s"),
+                      _l("По счету № %(n)s пришел платеж картой, но счет уже нельзя оплатить (отменен или истек). "
+                         "Платеж записан: верните деньги плательщику.")),
+    "mismatch_notice": (_l("Платеж по счету № %(n)s не совпал с суммой"),
+                        _l("По счету № %(n)s пришло подтверждение платежа на другую сумму. Счет не отмечен оплаченным: "
+                           "проверьте платеж у платежного сервиса.")),
+}
 
 
 def email(delivery):
     """The flask_mail Message for an e-mail delivery."""
     invoice = Invoice.get_by_id(delivery.invoice_id)
     context = invoice_context(invoice)
+    if delivery.kind in NOTICES:
+        subject, text = (str(part) % _values(invoice) for part in NOTICES[delivery.kind])
+        merchant_link = public_url("invoices.show", number=invoice.number)
+        context.update(subject=subject, text=text,
+                       link=None if delivery.kind == "payment_received" else merchant_link)
+        return mailer.build(subject, delivery.recipient, render_template("email/notice.txt", **context),
+                            render_template("email/notice.html", **context), delivery.message_id)
     subject = _subject(delivery.kind, invoice)
     text = render_template("email/invoice.txt", kind=delivery.kind, **context)
     html = render_template("email/invoice.html", kind=delivery.kind, subject=subject, **context)
     return mailer.build(subject, delivery.recipient, text, html, delivery.message_id)
 
 
+def _values(invoice):
+    """The values notices mention."""
+    return {"n": invoice.number, "a": _plain(invoice.amount_kop), "p": invoice.issued_with["payee"]["name"],
+            "t": _plain(invoice.amount_kop + invoice.commission_kop)}
+
+
+def _plain(kopecks):
+    """Rubles with ordinary spaces, for subjects and SMS."""
+    return money.format_rubles(kopecks).replace("\u202f", " ")
+
+
 def sms_text(delivery):
     """A short Russian SMS with the number, amount and payer link."""
     invoice = Invoice.get_by_id(delivery.invoice_id)
     url = public_url("payer.show", token=invoice.token)
-    amount = money.format_rubles(invoice.amount_kop).replace("\u202f", " ")
+    amount = _plain(invoice.amount_kop)
     if delivery.kind == "reminder":
         return _("Напоминаем: счет №%(n)s на %(a)s руб. ждет оплаты: %(u)s", n=invoice.number, a=amount, u=url)
     return _("Вам выставлен счет №%(n)s на %(a)s руб. Оплатить: %(u)s", n=invoice.number, a=amount, u=url)
@@ -42,8 +75,6 @@ def invoice_context(invoice):
 
 def _subject(kind, invoice):
     """The subject line: number, payee and amount, prefixed by what kind of mail it is."""
-    payee = invoice.issued_with["payee"]["name"]
-    amount = money.format_rubles(invoice.amount_kop).replace("\u202f", " ")
-    base = _("Счет № %(n)s от %(p)s на %(a)s руб.", n=invoice.number, p=payee, a=amount)
+    base = _("Счет № %(n)s от %(p)s на %(a)s руб.", **_values(invoice))
     prefix = {"reminder": _("Напоминание"), "copy": _("Копия")}.get(kind)
     return f"{prefix}: {base}" if prefix else base

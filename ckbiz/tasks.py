@@ -64,4 +64,23 @@ def expire_invoices():
         return transitions.expire_overdue()
 
 
-JOBS = {"sweep": sweep_deliveries, "expire": expire_invoices}
+@huey.periodic_task(crontab(minute="*"))
+@huey.lock_task("settle-payments")
+def settle_payments():
+    """Every minute: card-paid invoices past the settlement delay become «Проведен»."""
+    from . import card_payments
+
+    with task_scope():
+        return card_payments.settle_due()
+
+
+@huey.task(retries=8, retry_delay=5)
+def notify_demo_payment(provider_payment_id, status):
+    """The demo gateway's signed notification, posted to our callback like a real gateway's."""
+    from .gateways import demo
+
+    with task_scope():
+        return demo.send_notification(provider_payment_id, status)
+
+
+JOBS = {"sweep": sweep_deliveries, "expire": expire_invoices, "settle": settle_payments}

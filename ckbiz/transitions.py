@@ -100,14 +100,18 @@ def expire_overdue():
     Safe to run twice at once (the second UPDATE finds nothing) and after the
     consumer was down for hours (everything overdue goes, not just this minute's).
     """
+    return bulk_move((Invoice.status == "issued") & (Invoice.expires_at <= utcnow()), "expired")
+
+
+def bulk_move(condition, status):
+    """Set-based status change with one event per moved invoice; returns how many moved."""
     now = utcnow()
     with db.atomic():
         numbers = [row.number for row in (
-            Invoice.update(status="expired", status_changed_at=now)
-            .where(Invoice.status == "issued", Invoice.expires_at <= now)
+            Invoice.update(status=status, status_changed_at=now).where(condition)
             .returning(Invoice.number).execute())]
         for i in range(0, len(numbers), 5000):
-            InvoiceEvent.insert_many([(n, "expired", now, "") for n in numbers[i:i + 5000]],
+            InvoiceEvent.insert_many([(n, status, now, "") for n in numbers[i:i + 5000]],
                                      fields=[InvoiceEvent.invoice, InvoiceEvent.kind,
                                              InvoiceEvent.at, InvoiceEvent.note]).execute()
     return len(numbers)

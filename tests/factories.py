@@ -1,7 +1,7 @@
 """Test data made through the real domain code."""
 from datetime import timedelta
 
-from ckbiz import demo, invoicing
+from ckbiz import deliveries, demo, invoicing
 from ckbiz.database import utcnow
 from ckbiz.extensions import db
 from ckbiz.models import Invoice, Merchant, Service
@@ -15,9 +15,10 @@ def make_invoice(app, merchant, key="34234234", amount_kop=20000, phone="9026376
         service = Service.of(merchant).first()
         requisites = [{"name": f["name"], "label": f["label"], "key": f["key"],
                        "value": key if f["key"] else "x"} for f in service.fields]
-        invoice, _ = invoicing.issue_invoice(
+        invoice, rows = invoicing.issue_invoice(
             merchant, service, payer_phone=phone, payer_email=email, requisites=requisites,
             comment="", amount_kop=amount_kop, validity_hours=hours)
+        deliveries.enqueue(rows)
         if changes:
             Invoice.update(**changes).where(Invoice.number == invoice.number).execute()
         return Invoice.get_by_id(invoice.number)

@@ -58,3 +58,71 @@ def test_invoices_issue_with_the_worker_down_and_go_out_when_it_starts(
     assert sorted(r[0] for _, r, _ in smtp.messages) == [f"payer{n}@example.com" for n in range(3)]
     log = open(os.path.join(app.instance_path, "sms.log"), encoding="utf-8").read().splitlines()
     assert len(log) == 3
+
+
+def test_payer_flow_end_to_end_with_real_processes(app, client, merchant, smtp, queued, tmp_path):
+    """Issue → open the link → pay by card → signed callback → «Оплачен» → notice → «Проведен»."""
+    from conftest import free_port
+    from factories import make_invoice
+    from live import flask, web
+    from ckbiz.models import Invoice, Merchant
+
+    with app.app_context(), db.connection_context():
+        Merchant.update(email="shop@example.com").execute()
+    port = free_port()
+    env = environment(app.instance_path, app.config["DATABASE_URL"], queue_url(),
+                      MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, BASE_URL=f"http://127.0.0.1:{port}",
+                      PAYMENT_SECRET=app.config["PAYMENT_SECRET"], SETTLEMENT_DELAY_MINUTES=0)
+    invoice = make_invoice(app, merchant, email="payer@example.com", phone=None)
+    with web(env, port, tmp_path / "web.log"), worker(env, tmp_path / "worker.log"):
+        wait_for(lambda: len(smtp.messages) == 1, what="the invoice e-mail")
+        link = smtp.messages[0][2].get_body(("plain",)).get_content().split(
+            f"http://127.0.0.1:{port}")[1].split()[0]
+        assert link == f"/i/{invoice.token}"
+        page = client.get(link).get_data(as_text=True)
+        assert "Оплатить банковской картой" in page
+        form = client.post(f"{link}/pay", data={"csrf_token": csrf_token(client, link)}).headers["Location"]
+        result = client.post(form, data={"csrf_token": csrf_token(client, form), "number": "4242 4242 4242 4242",
+                                         "expiry": "12/40", "cvc": "123", "holder": "IVAN IVANOV"})
+        assert result.status_code == 303
+        assert "Ждем подтверждения банка" in client.get(form).get_data(as_text=True)
+
+        def status():
+            with app.app_context(), db.connection_context():
+                return Invoice.get_by_id(invoice.number).status
+
+        wait_for(lambda: status() == "paid", what="the card payment to be confirmed")
+        assert "Оплата прошла" in client.get(form).get_data(as_text=True)
+        wait_for(lambda: len(smtp.messages) == 3, what="the paid notices")
+        subjects = {m["Subject"] for _, _, m in smtp.messages}
+        assert f"Счет № {invoice.number} оплачен" in subjects
+        assert "settle: 1" in flask(env, "jobs", "run", "settle").stdout
+    assert status() == "transferred"
+
+
+def test_declined_card_leaves_the_invoice_issued(app, client, merchant, smtp, queued, tmp_path):
+    from conftest import free_port
+    from factories import make_invoice
+    from live import web
+    from ckbiz.models import Payment
+
+    port = free_port()
+    env = environment(app.instance_path, app.config["DATABASE_URL"], queue_url(),
+                      MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, BASE_URL=f"http://127.0.0.1:{port}",
+                      PAYMENT_SECRET=app.config["PAYMENT_SECRET"])
+    invoice = make_invoice(app, merchant)
+    with web(env, port, tmp_path / "web.log"), worker(env, tmp_path / "worker.log"):
+        link = f"/i/{invoice.token}"
+        form = client.post(f"{link}/pay", data={"csrf_token": csrf_token(client, link)}).headers["Location"]
+        client.post(form, data={"csrf_token": csrf_token(client, form), "number": "4000 0000 0000 0002",
+                                "expiry": "12/40", "cvc": "123", "holder": "IVAN IVANOV"})
+
+        def payment_status():
+            with app.app_context(), db.connection_context():
+                return Payment.get().status
+
+        wait_for(lambda: payment_status() == "failed", what="the decline")
+        assert "Платеж отклонен банком" in client.get(form).get_data(as_text=True)
+    with app.app_context(), db.connection_context():
+        from ckbiz.models import Invoice
+        assert Invoice.get_by_id(invoice.number).status == "issued"
