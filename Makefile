@@ -6,7 +6,7 @@ FLASK = $(BIN)/flask --app app
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run install install-test test test-sqlite test-postgres demo-million
+.PHONY: run install install-test test test-sqlite test-postgres demo-million screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,7 @@ test-postgres: install-test
 demo-million: install
 	$(FLASK) init-db
 	time $(FLASK) demo --merchants 10 --invoices 1000000
+
+## The key screens as PNGs in docs/screenshots/ (headless Debian Chromium).
+screenshots: install-test
+	$(BIN)/python scripts/screenshots.py

@@ -51,6 +51,7 @@ def main(out=os.path.join(ROOT, "docs", "screenshots")):
         page.wait_for_url(re.compile(r"/invoices/\d+$"))
         page.screenshot(path=f"{out}/issued.png", full_page=True)
         history(page, base, out)
+        payer(browser, base, out, tmp)
         browser.close()
 
 
@@ -66,7 +67,7 @@ def history(page, base, out):
     page.screenshot(path=f"{out}/invoice-dialog.png")
     page.keyboard.press("Escape")
     page.goto(base + "/invoices?status=issued")
-    row = page.locator("#history-rows tr").first
+    row = page.locator("#history-rows tr").nth(1)  # the newest stays payable for payer()
     number = row.get_attribute("id").split("-")[1]
     # Someone cancels the invoice in another tab; this page still offers «Напомнить».
     page.request.post(f"{base}/invoices/{number}/cancel", form={
@@ -74,6 +75,34 @@ def history(page, base, out):
     row.locator("text=Напомнить").click()
     page.wait_for_selector("#toast.error:not([hidden])")
     page.screenshot(path=f"{out}/refused-action.png")
+
+
+
+def payer(browser, base, out, tmp):
+    """The payer on a phone: the invoice page, the card form, the result."""
+    import glob
+    import email
+    from email import policy
+
+    newest = max(glob.glob(f"{tmp}/outbox/*.eml"), key=os.path.getmtime)
+    message = email.message_from_bytes(open(newest, "rb").read(), policy=policy.default)
+    link = re.search(r"http://\S+/i/\S+", message.get_body(("plain",)).get_content()).group(0)
+    phone = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
+                                is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    page.goto(link)
+    page.screenshot(path=f"{out}/payer-page.png", full_page=True)
+    page.click("text=Оплатить банковской картой")
+    page.wait_for_url("**/pay/demo/**")
+    page.fill("#number", "4242 4242 4242 4242")
+    page.fill("#expiry", "12/30")
+    page.fill("#cvc", "123")
+    page.fill("#holder", "IVAN IVANOV")
+    page.screenshot(path=f"{out}/card-form.png", full_page=True)
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Оплата прошла", timeout=20000)
+    page.screenshot(path=f"{out}/card-paid.png", full_page=True)
+    phone.close()
 
 
 if __name__ == "__main__":
