@@ -1,7 +1,7 @@
 """Form pieces shared by several areas: the phone field and its check."""
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField, ValidationError
+from wtforms import SelectField, StringField, ValidationError
 
 from . import phones
 
@@ -51,3 +51,17 @@ def normalise_email(raw):
 def strip(value):
     """A WTForms filter: trim surrounding spaces."""
     return value.strip() if isinstance(value, str) else value
+
+
+class ChoiceField(SelectField):
+    """A select whose refusals speak Russian (WTForms' own messages are English)."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+
+    def pre_validate(self, form):
+        if self.data not in {value for value, _label in self.choices}:
+            raise ValidationError(_l("Выберите значение из списка"))

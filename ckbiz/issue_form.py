@@ -3,11 +3,11 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, SelectField, StringField, TextAreaField, ValidationError
+from wtforms import EmailField, IntegerField, StringField, TextAreaField, ValidationError
 from wtforms.validators import InputRequired, Length, NumberRange
 
 from . import invoicing, money
-from .forms import PhoneField, email_address, strip
+from .forms import ChoiceField, PhoneField, email_address, strip
 from .models import Organisation, Service
 
 MAX_COMMENT = 1000
@@ -15,7 +15,7 @@ REQUISITE_PREFIX = "req-"
 
 
 class IssueForm(FlaskForm):
-    service = SelectField(_l("Услуга"), coerce=int, validate_choice=True)
+    service = ChoiceField(_l("Услуга"), coerce=int)
     payer_phone = PhoneField(_l("Телефон"))
     payer_email = EmailField(_l("Эл. адрес"), validators=[Length(max=254), email_address])
     comment = TextAreaField(_l("Комментарий к платежу"), filters=[strip],

@@ -38,6 +38,7 @@
   });
   document.addEventListener("click", function (evt) {
     var closer = evt.target.closest("[data-close-dialog]");
-    if (closer) { evt.preventDefault(); closer.closest("dialog").close(); }
+    var dialog = closer && closer.closest("dialog");
+    if (dialog) { evt.preventDefault(); dialog.close(); }
   });
 })();
