@@ -51,6 +51,7 @@ def main(out=os.path.join(ROOT, "docs", "screenshots")):
         page.wait_for_url(re.compile(r"/invoices/\d+$"))
         page.screenshot(path=f"{out}/issued.png", full_page=True)
         history(page, base, out)
+        settings(page, base, out)
         payer(browser, base, out, tmp)
         browser.close()
 
@@ -76,6 +77,22 @@ def history(page, base, out):
     page.wait_for_selector("#toast.error:not([hidden])")
     page.screenshot(path=f"{out}/refused-action.png")
 
+
+
+def settings(page, base, out):
+    """§7: main data, the services, the rename dialog."""
+    page.goto(base + "/settings")
+    page.check("#copy_invoices")
+    page.fill("#copy_email", "me@shop.example")
+    page.screenshot(path=f"{out}/settings.png", full_page=True)
+    page.goto(base + "/settings/services")
+    page.click("#history-rows, .services .pencil a >> nth=0")
+    page.wait_for_selector("dialog#rename-dialog[open]")
+    page.screenshot(path=f"{out}/rename-dialog.png")
+    page.fill("#name", "Квартплата")
+    page.click("dialog >> text=Изменить")
+    page.wait_for_selector("text=Квартплата")
+    page.screenshot(path=f"{out}/services.png")
 
 
 def payer(browser, base, out, tmp):
