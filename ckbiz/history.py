@@ -27,7 +27,7 @@ def require_login():
 
 def rows(selection, limit):
     """The selected invoices with their service names, newest first, after the cursor."""
-    query = selection.where(Invoice.of(current_user)).join(Service).select(Invoice, Service.display_name)
+    query = selection.invoices(current_user).join(Service).select(Invoice, Service.display_name)
     if selection.after:
         query = query.where(Invoice.number < selection.after)
     return query.order_by(Invoice.number.desc()).limit(limit).objects()
@@ -35,7 +35,7 @@ def rows(selection, limit):
 
 def totals(selection):
     """Count and sum of the selection by status, in the manual's order."""
-    query = (selection.where(Invoice.of(current_user))
+    query = (selection.invoices(current_user)
              .select(Invoice.status, fn.COUNT(Invoice.number).alias("n"), fn.SUM(Invoice.amount_kop).alias("kop"))
              .group_by(Invoice.status).tuples())
     found = {status: (n, int(kop or 0)) for status, n, kop in query}
@@ -49,11 +49,18 @@ def index():
     page = list(rows(selection, PAGE + 1))
     context = {"selection": selection, "invoices": page[:PAGE], "statuses": STATUSES,
                "tz": current_user.timezone,
-               "next_after": page[PAGE - 1].number if len(page) > PAGE else None,
-               "totals": totals(selection) if not selection.after else None}
+               "next_after": page[PAGE - 1].number if len(page) > PAGE else None}
     if wants_fragment("history-results"):
         return render_template("history/_results.html", **context)
     return render_template("history/index.html", **context)
+
+
+@bp.get("/invoices/totals")
+def totals_view():
+    """Totals by status of the selection, loaded after the rows so the table never waits for them."""
+    selection = Selection(request.args, current_user.timezone)
+    template = "history/_totals.html" if request.headers.get("HX-Request") == "true" else "history/totals.html"
+    return render_template(template, totals=totals(selection), selection=selection)
 
 
 @bp.get("/invoices.csv")
@@ -62,7 +69,7 @@ def export():
     selection = Selection(request.args, current_user.timezone)
     selection.after = None
     tz = current_user.timezone
-    query = (selection.where(Invoice.of(current_user)).join(Service)
+    query = (selection.invoices(current_user).join(Service)
              .select(Invoice, Service.display_name).order_by(Invoice.number.desc()).objects())
 
     def generate():

@@ -100,8 +100,11 @@ def test_totals_by_status_above_the_table(app, logged_in, merchant):
     make_invoice(app, merchant, amount_kop=10000)
     make_invoice(app, merchant, amount_kop=5050)
     make_invoice(app, merchant, amount_kop=100, status="cancelled")
-    html = page(logged_in)
+    assert 'hx-get="/invoices/totals"' in page(logged_in)
+    html = logged_in.get("/invoices/totals", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "выставлен: 2 · 150.50" in html and "отменен: 1 · 1.00" in html
+    only = logged_in.get("/invoices/totals?status=cancelled").get_data(as_text=True)
+    assert "отменен: 1" in only and "выставлен" not in only
 
 
 def test_period_filter(app, logged_in, merchant):
