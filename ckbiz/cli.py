@@ -1,4 +1,5 @@
 """The command line of DESIGN.md: flask --app app <command>."""
+import os
 import sys
 
 import click
@@ -156,6 +157,11 @@ def demo_command(phone, password, email, count, invoices):
         added = demo.ensure_invoices([merchant, *extra], invoices) if invoices else 0
     if invoices:
         click.echo(f"invoices: {added} added, {invoices} in all over {count} merchant(s)")
+    config = current_app.config
+    if not config["MAIL_SERVER"]:
+        click.echo(f"e-mails are written to {os.path.join(current_app.instance_path, 'outbox')} (no MAIL_SERVER)")
+    if config["SMS_BACKEND"] == "console":
+        click.echo(f"SMS are written to {os.path.join(current_app.instance_path, 'sms.log')}")
 
 
 @click.command("worker")

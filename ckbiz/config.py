@@ -38,6 +38,8 @@ def defaults(instance_path):
         "SMS_SENDER": "",
         "SMS_API_URL": "",
         "SMS_DAILY_LIMIT": 500,
+        # Waits before the 2nd, 3rd, … attempt of a delivery that failed for a passing reason.
+        "DELIVERY_BACKOFF_SECONDS": [30, 120, 600, 1800, 3600],
         "PAYMENT_GATEWAY": "demo",
         "SETTLEMENT_DELAY_MINUTES": 1440,
         "DEFAULT_VALIDITY_HOURS": 72,

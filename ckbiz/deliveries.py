@@ -13,7 +13,6 @@ from .extensions import db
 from .models import Delivery, InvoiceEvent, new_token
 
 MAX_ATTEMPTS = 6
-BACKOFF_SECONDS = (30, 120, 600, 1800, 3600)
 # How long the sweeper leaves a new or leased row alone before assuming it lost.
 GRACE = timedelta(seconds=60)
 SENT_EVENTS = {"email": "email_sent", "sms": "sms_sent"}
@@ -91,7 +90,8 @@ def _failed(delivery, error):
             Delivery.id == delivery.id).execute()
         current_app.logger.warning("delivery %s failed: %s", delivery.id, message)
         return "failed"
-    delay = BACKOFF_SECONDS[min(delivery.attempts, len(BACKOFF_SECONDS)) - 1]
+    backoff = current_app.config["DELIVERY_BACKOFF_SECONDS"]
+    delay = int(backoff[min(delivery.attempts, len(backoff)) - 1])
     Delivery.update(state="pending", last_error=message,
                     lease_until=utcnow() + timedelta(seconds=delay) + GRACE).where(
         Delivery.id == delivery.id).execute()

@@ -1,4 +1,5 @@
 """Demo data: the manual's merchant and services, and bulk invoices for load tests."""
+import json
 import random
 import secrets
 from datetime import timedelta
@@ -7,7 +8,7 @@ from . import accounts, catalog, money
 from .database import is_sqlite, utcnow
 from .extensions import db
 from .invoicing import snapshot
-from .models import Invoice, InvoiceEvent, JSONField, Merchant, Service
+from .models import Invoice, Merchant, Service
 
 DEMO_SERVICES = (
     {
@@ -77,6 +78,8 @@ def ensure_invoices(merchants, total, rng=None):
         return 0
     services = {m.id: list(Service.of(m)) for m in merchants}
     snapshots = {s.id: snapshot(s) for group in services.values() for s in group}
+    # Every invoice of a service carries the same copy: serialise it once.
+    frozen = {sid: json.dumps(value, ensure_ascii=False) for sid, value in snapshots.items()}
     start = (Invoice.select(Invoice.number).order_by(Invoice.number.desc()).scalar() or 0) + 1
     now = utcnow()
     with db.atomic():
@@ -88,19 +91,20 @@ def ensure_invoices(merchants, total, rng=None):
                 merchant = merchants[number % len(merchants)]
                 service = services[merchant.id][number % len(services[merchant.id])]
                 invoice, invoice_events = _fake_invoice(rng, number, merchant, service,
-                                                        snapshots[service.id], now)
+                                                        snapshots[service.id]["commission"],
+                                                        frozen[service.id], now)
                 invoices.append(invoice)
                 events.extend(invoice_events)
-            _bulk_insert(Invoice, invoices)
-            _bulk_insert(InvoiceEvent, events)
+            _bulk_insert("invoice", INVOICE_COLUMNS, invoices)
+            _bulk_insert("invoice_event", EVENT_COLUMNS, events)
     if not is_sqlite(db):
         db.execute_sql("SELECT setval(pg_get_serial_sequence('invoice', 'number'), "
                        "(SELECT max(number) FROM invoice))")
     return missing
 
 
-def _fake_invoice(rng, number, merchant, service, issued_with, now):
-    """One realistic invoice row and its event rows."""
+def _fake_invoice(rng, number, merchant, service, rule, issued_with, now):
+    """One realistic invoice row and its event rows, as the database stores them."""
     status = STATUSES[rng.randrange(len(STATUSES))]
     age = timedelta(minutes=rng.randrange(1, 60 * 24 * 365))
     if status == "issued":
@@ -112,7 +116,6 @@ def _fake_invoice(rng, number, merchant, service, issued_with, now):
     requisites = [{"name": f["name"], "label": f["label"], "key": f["key"],
                    "value": key if f["key"] else _fake_value(rng, f["kind"], issued_at)}
                   for f in service.fields]
-    rule = issued_with["commission"]
     phone = f"9{rng.randrange(10**8, 10**9)}" if rng.random() < 0.8 else None
     email = f"payer{number}@example.com" if phone is None or rng.random() < 0.6 else None
     changed = issued_at
@@ -129,11 +132,10 @@ def _fake_invoice(rng, number, merchant, service, issued_with, now):
         changed = expires_at if status == "expired" else issued_at + timedelta(hours=1)
         events.append((number, status, changed))
     row = (number, secrets.token_urlsafe(24), merchant.id, service.id, phone, email,
-           requisites, service.fields[0]["label"], key, "",
+           json.dumps(requisites, ensure_ascii=False), service.fields[0]["label"], key, "",
            amount, money.commission(amount, rule["bp"], rule["min_kop"], rule["max_kop"]),
-           issued_with, issued_at, expires_at, status,
-           paid_at, paid_by, changed)
-    return row, [(n, kind, at, "") for n, kind, at in events]
+           issued_with, _text(issued_at), _text(expires_at), status, _text(paid_at), paid_by, _text(changed))
+    return row, [(n, kind, _text(at), "") for n, kind, at in events]
 
 
 def _fake_value(rng, kind, issued_at):
@@ -148,30 +150,25 @@ def _fake_value(rng, kind, issued_at):
 
 
 INVOICE_COLUMNS = (
-    Invoice.number, Invoice.token, Invoice.merchant, Invoice.service, Invoice.payer_phone,
-    Invoice.payer_email, Invoice.requisites, Invoice.key_label, Invoice.key_value, Invoice.comment,
-    Invoice.amount_kop, Invoice.commission_kop, Invoice.issued_with, Invoice.issued_at,
-    Invoice.expires_at, Invoice.status, Invoice.paid_at, Invoice.paid_by, Invoice.status_changed_at,
+    "number", "token", "merchant_id", "service_id", "payer_phone", "payer_email", "requisites",
+    "key_label", "key_value", "comment", "amount_kop", "commission_kop", "issued_with", "issued_at",
+    "expires_at", "status", "paid_at", "paid_by", "status_changed_at",
 )
-EVENT_COLUMNS = (InvoiceEvent.invoice, InvoiceEvent.kind, InvoiceEvent.at, InvoiceEvent.note)
+EVENT_COLUMNS = ("invoice_id", "kind", "at", "note")
 
 
-def _bulk_insert(model, rows):
-    """Insert many rows: one executemany on SQLite, multi-row VALUES elsewhere."""
-    columns = INVOICE_COLUMNS if model is Invoice else EVENT_COLUMNS
+def _text(moment):
+    """A datetime as the text peewee writes (both databases read it back as a timestamp)."""
+    return moment.isoformat(" ") if moment else None
+
+
+def _bulk_insert(table, columns, rows):
+    """Insert many ready rows: one executemany on SQLite, multi-row VALUES pages on PostgreSQL."""
+    names = ", ".join(columns)
     if is_sqlite(db):
-        names = ", ".join(c.column_name for c in columns)
         marks = ", ".join("?" * len(columns))
-        db.cursor().executemany(
-            f"INSERT INTO {model._meta.table_name} ({names}) VALUES ({marks})",
-            [tuple(_sqlite_value(c, v) for c, v in zip(columns, row)) for row in rows])
-        return
-    for i in range(0, len(rows), 1000):
-        model.insert_many(rows[i:i + 1000], fields=columns).execute()
+        db.cursor().executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+    else:
+        from psycopg2.extras import execute_values
 
-
-def _sqlite_value(column, value):
-    """A value as peewee would write it: JSON as text, datetimes as ISO text."""
-    if hasattr(value, "isoformat"):
-        return value.isoformat(" ")
-    return column.db_value(value) if isinstance(column, JSONField) else value
+        execute_values(db.cursor(), f"INSERT INTO {table} ({names}) VALUES %s", rows, page_size=1000)

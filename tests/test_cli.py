@@ -106,6 +106,7 @@ def test_demo_is_idempotent_and_builds_the_manuals_service(app, runner, auth):
     password = first.output.split("password ")[1].split()[0]
     second = run(runner, "demo", "--phone", "9000000000")
     assert "password unchanged" in second.output
+    assert "outbox (no MAIL_SERVER)" in second.output and "sms.log" in second.output
     with app.app_context(), db.connection_context():
         assert Merchant.select().count() == 1
         services = list(Service.of(Merchant.get(Merchant.phone == "9000000000")))

@@ -126,3 +126,32 @@ def test_declined_card_leaves_the_invoice_issued(app, client, merchant, smtp, qu
     with app.app_context(), db.connection_context():
         from ckbiz.models import Invoice
         assert Invoice.get_by_id(invoice.number).status == "issued"
+
+
+def test_mail_server_down_then_back_with_a_real_consumer(app, client, auth, merchant, queued, tmp_path):
+    """SMTP refuses: the invoice is issued, the merchant sees it pending; the server comes back: sent once."""
+    from aiosmtpd.controller import Controller
+    from conftest import SmtpRecorder, free_port
+
+    auth.login()
+    port = free_port()
+    env = environment(app.instance_path, app.config["DATABASE_URL"], queue_url(), MAIL_SERVER="127.0.0.1",
+                      MAIL_PORT=port, MAIL_TIMEOUT=1, DELIVERY_BACKOFF_SECONDS="[1, 1, 1, 1, 1]")
+    issue_three(app, client, merchant)
+    with worker(env, tmp_path / "worker.log"):
+        def email_rows():
+            with app.app_context(), db.connection_context():
+                return list(Delivery.select().where(Delivery.channel == "email"))
+
+        wait_for(lambda: all(d.attempts >= 1 and d.state == "pending" and d.last_error for d in email_rows()),
+                 what="failed first attempts")
+        page = client.get(f"/invoices/{email_rows()[0].invoice_id}").get_data(as_text=True)
+        assert "ожидает отправки" in page and "Connection" in page
+        recorder = SmtpRecorder()
+        controller = Controller(recorder, hostname="127.0.0.1", port=port)
+        controller.start()
+        try:
+            wait_for(lambda: all(d.state == "sent" for d in email_rows()), what="deliveries sent after recovery")
+        finally:
+            controller.stop()
+    assert sorted(r[0] for _, r, _ in recorder.messages) == [f"payer{n}@example.com" for n in range(3)]
