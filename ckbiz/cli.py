@@ -4,7 +4,7 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from . import accounts, catalog, database, deliveries, demo, phones, tasks, worker
 from .extensions import db, huey
@@ -52,6 +52,7 @@ def _check_password(password):
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db():
     """Create or migrate the database (idempotent)."""
     applied = database.migrate(db)
@@ -59,6 +60,7 @@ def init_db():
 
 
 @click.command("create-merchant")
+@with_appcontext
 @click.option("--phone", required=True, help="9XXXXXXXXX, +7…, 8… all accepted")
 @click.option("--password", help="omit to be asked (or to read one line of stdin)")
 @click.option("--name", default="")
@@ -77,6 +79,7 @@ def create_merchant(phone, password, name, email):
 
 
 @click.command("merchants")
+@with_appcontext
 def merchants():
     """List merchants: phone, state, name, services, invoices."""
     with db.connection_context():
@@ -95,6 +98,7 @@ def _set_active(phone, active):
 
 
 @click.command("disable-merchant")
+@with_appcontext
 @click.argument("phone")
 def disable_merchant(phone):
     """Stop a merchant from logging in and end its sessions."""
@@ -102,6 +106,7 @@ def disable_merchant(phone):
 
 
 @click.command("enable-merchant")
+@with_appcontext
 @click.argument("phone")
 def enable_merchant(phone):
     """Let a disabled merchant log in again."""
@@ -109,6 +114,7 @@ def enable_merchant(phone):
 
 
 @click.command("reset-password")
+@with_appcontext
 @click.argument("phone")
 @click.option("--password", help="omit to be asked (or to read one line of stdin)")
 def reset_password(phone, password):
@@ -122,6 +128,7 @@ def reset_password(phone, password):
 
 
 @click.command("add-service")
+@with_appcontext
 @click.option("--merchant", "phone", required=True, help="the merchant's phone")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def add_service(phone, file):
@@ -136,6 +143,7 @@ def add_service(phone, file):
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--phone", default="9000000000", show_default=True)
 @click.option("--password", help="default: made up and printed on first run")
 @click.option("--email", default=None)
@@ -165,6 +173,7 @@ def demo_command(phone, password, email, count, invoices):
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--no-periodic", is_flag=True, help="for every consumer but one")
 @click.option("--flush-locks", is_flag=True, help="clear task locks left by a killed consumer")
