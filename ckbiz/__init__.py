@@ -35,9 +35,9 @@ def create_app(test_config=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
 
     from . import (auth, cli, core, demo_gateway, formatting, history, htmx, invoice_actions, invoices,
-                   payer, payments, settings)
-    for blueprint in (core.bp, auth.bp, invoices.bp, history.bp, invoice_actions.bp, payer.bp,
-                      payments.bp, demo_gateway.bp, settings.bp):
+                   payer, payments, recovery, settings)
+    for blueprint in (core.bp, auth.bp, recovery.bp, invoices.bp, history.bp, invoice_actions.bp,
+                      payer.bp, payments.bp, demo_gateway.bp, settings.bp):
         app.register_blueprint(blueprint)
     formatting.init_app(app)
     htmx.init_app(app)

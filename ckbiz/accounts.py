@@ -1,10 +1,15 @@
 """Merchant accounts: creating them, passwords, and ending sessions."""
+import secrets
+from datetime import timedelta
+
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .database import utcnow
 from .extensions import db
 from .models import Merchant, new_token
 
+TEMP_LIFETIME = timedelta(minutes=15)
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
 # Checked against when the phone is unknown, so both answers take the same time.
@@ -30,14 +35,35 @@ def create_merchant(phone, password, name="", email=None):
 
 
 def authenticate(phone, password):
-    """The active merchant whose phone and password match, else None (same cost either way)."""
+    """The active merchant whose phone and password match, else None (same cost either way).
+
+    A valid temporary password from recovery also matches, once: it is spent here,
+    and the merchant must then choose a password of its own.
+    """
     merchant = Merchant.get_or_none(Merchant.phone == phone) if phone else None
     if merchant is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
-    if check_password_hash(merchant.password_hash, password) and merchant.active:
+    if not merchant.active:
+        return None
+    if check_password_hash(merchant.password_hash, password):
         return merchant
+    if (merchant.temp_password_hash and merchant.temp_password_expires_at > utcnow()
+            and check_password_hash(merchant.temp_password_hash, password)):
+        spent = (Merchant.update(temp_password_hash=None, temp_password_expires_at=None,
+                                 must_change_password=True)
+                 .where(Merchant.id == merchant.id, Merchant.temp_password_hash == merchant.temp_password_hash)
+                 .execute())
+        return Merchant.get_by_id(merchant.id) if spent else None
     return None
+
+
+def issue_temporary_password(merchant_id):
+    """Make a one-time password valid for TEMP_LIFETIME, store only its hash, return it to send."""
+    password = "".join(secrets.choice("23456789abcdefghjkmnpqrstuvwxyz") for _ in range(10))
+    Merchant.update(temp_password_hash=hash_password(password),
+                    temp_password_expires_at=utcnow() + TEMP_LIFETIME).where(Merchant.id == merchant_id).execute()
+    return password
 
 
 def set_password(merchant, password):

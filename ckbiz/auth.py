@@ -9,12 +9,13 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
-from . import accounts
+from . import accounts, limits
 from .extensions import login as login_manager
 from .forms import PhoneField, email_address, password_length, strip
 from .models import Merchant
 
 bp = Blueprint("auth", __name__)
+HOUR = 3600
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Войдите в личный кабинет, чтобы продолжить")
@@ -72,11 +73,21 @@ def login():
     """«Вход в Личный кабинет»: phone and password; one answer for every failure."""
     form = LoginForm()
     if form.validate_on_submit():
-        merchant = accounts.authenticate(form.phone.phone, form.password.data)
-        if merchant is not None:
-            start_session(merchant)
-            return redirect(safe_next(request.args.get("next")) or url_for("core.index"), 303)
-        form.password.errors.append(_("Неверный телефон или пароль"))
+        phone, address = form.phone.phone, limits.client_address()
+        config = current_app.config
+        if (limits.hits("login-phone", phone, HOUR) >= config["LOGIN_ATTEMPTS_PER_HOUR"]
+                or limits.hits("login-ip", address, HOUR) >= config["LOGIN_ATTEMPTS_PER_ADDRESS_PER_HOUR"]):
+            form.password.errors.append(_("Слишком много неудачных попыток входа. Попробуйте через час "
+                                          "или восстановите пароль."))
+        else:
+            merchant = accounts.authenticate(phone, form.password.data)
+            if merchant is not None:
+                start_session(merchant)
+                target = url_for("auth.password") if merchant.must_change_password else None
+                return redirect(target or safe_next(request.args.get("next")) or url_for("core.index"), 303)
+            limits.hit("login-phone", phone, HOUR)
+            limits.hit("login-ip", address, HOUR)
+            form.password.errors.append(_("Неверный телефон или пароль"))
     status = 422 if form.errors else 200
     return render_template("auth/login.html", form=form,
                            registration=current_app.config["REGISTRATION"] == "open"), status
@@ -111,10 +122,12 @@ def register():
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
 def password():
-    """Change the password: the current one is required; other sessions end."""
+    """Change the password: the current one is required (not right after a temporary one)."""
     form = PasswordForm()
+    if current_user.must_change_password:
+        del form.current
     if form.validate_on_submit():
-        if accounts.authenticate(current_user.phone, form.current.data) is None:
+        if "current" in form and accounts.authenticate(current_user.phone, form.current.data) is None:
             form.current.errors.append(_("Текущий пароль введён неверно"))
         else:
             accounts.set_password(current_user, form.password.data)
@@ -122,3 +135,13 @@ def password():
             flash(_("Пароль изменён. Другие сеансы завершены."), "success")
             return redirect(url_for("auth.password"), 303)
     return render_template("auth/password.html", form=form), 422 if form.errors else 200
+
+
+@bp.before_app_request
+def insist_on_a_new_password():
+    """After logging in with a temporary password, the only page is the password change."""
+    if (current_user.is_authenticated and current_user.must_change_password
+            and request.endpoint not in ("auth.password", "auth.logout", "static")):
+        flash(_("Вы вошли по временному паролю: задайте свой пароль."), "info")
+        return redirect(url_for("auth.password"))
+    return None

@@ -52,7 +52,10 @@ def defaults(instance_path):
         "OPERATOR_NAME": "ООО «Демо-оператор»",
         "SUPPORT_EMAIL": "support@ckbiz.example",
         "SUPPORT_PHONE": "+7 (000) 000-00-00",
-        "LOGIN_ATTEMPTS_PER_HOUR": 10,
+        "LOGIN_ATTEMPTS_PER_HOUR": 10,  # failed logins per phone
+        "LOGIN_ATTEMPTS_PER_ADDRESS_PER_HOUR": 100,
+        "RECOVERY_PER_PHONE_PER_HOUR": 3,
+        "RECOVERY_PER_ADDRESS_PER_HOUR": 10,
         # A page left open for hours must still submit: the token lives as long
         # as the session does.
         "WTF_CSRF_TIME_LIMIT": None,

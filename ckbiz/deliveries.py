@@ -7,7 +7,7 @@ whose lease ran out (a worker died, or the queue lost the task).
 from datetime import timedelta
 
 from flask import current_app
-from . import mailer, messages, sms
+from . import accounts, mailer, messages, sms
 from .database import utcnow
 from .extensions import db
 from .models import Delivery, InvoiceEvent, new_token
@@ -60,6 +60,9 @@ def deliver(delivery_id):
     delivery = lease(delivery_id)
     if delivery is None:
         return None
+    if delivery.kind == "password" and delivery.created_at < utcnow() - accounts.TEMP_LIFETIME:
+        # Whoever asked has stopped waiting; a password arriving now only confuses.
+        return _failed(delivery, sms.SmsError("recovery request older than 15 minutes", retryable=False))
     try:
         if delivery.channel == "email":
             mailer.send(messages.email(delivery))

@@ -3,7 +3,7 @@ from flask import current_app, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from . import mailer, money
+from . import accounts, mailer, money
 from .links import public_url
 from .models import Invoice
 
@@ -53,7 +53,10 @@ def _plain(kopecks):
 
 
 def sms_text(delivery):
-    """A short Russian SMS with the number, amount and payer link."""
+    """A short Russian SMS: the invoice's number, amount and payer link, or a temporary password."""
+    if delivery.kind == "password":
+        password = accounts.issue_temporary_password(delivery.merchant_id)
+        return _("Временный пароль ЦК Бизнес: %(p)s. Действует 15 минут. Никому его не сообщайте.", p=password)
     invoice = Invoice.get_by_id(delivery.invoice_id)
     url = public_url("payer.show", token=invoice.token)
     amount = _plain(invoice.amount_kop)

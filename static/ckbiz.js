@@ -36,6 +36,13 @@
       d.addEventListener("close", function () { d.remove(); }, { once: true });
     });
   });
+  // «↻»: a new captcha image without reloading the form.
+  document.addEventListener("click", function (evt) {
+    var refresh = evt.target.closest("[data-refresh-captcha]");
+    if (!refresh) { return; }
+    evt.preventDefault();
+    document.getElementById("captcha-image").src = refresh.dataset.refreshCaptcha + "?" + Date.now();
+  });
   document.addEventListener("click", function (evt) {
     var closer = evt.target.closest("[data-close-dialog]");
     var dialog = closer && closer.closest("dialog");
