@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
-from . import accounts, limits
+from . import accounts, limits, registration
 from .extensions import login as login_manager
 from .forms import PhoneField, email_address, password_length, strip
 from .models import Merchant
@@ -34,8 +34,13 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Пароль"), validators=[InputRequired(_l("Введите пароль"))])
 
 
-class RegisterForm(FlaskForm):
+class RegisterPhoneForm(FlaskForm):
     phone = PhoneField(_l("Телефон"), validators=[InputRequired(_l("Укажите номер телефона"))])
+    captcha = StringField(_l("Введите код с картинки"), validators=[InputRequired(_l("Введите код с картинки"))])
+
+
+class RegisterForm(FlaskForm):
+    code = StringField(_l("Код из СМС"), validators=[InputRequired(_l("Введите код из СМС"))])
     name = StringField(_l("Название организации или ваше имя"), filters=[strip],
                        validators=[Length(max=200)])
     email = EmailField(_l("Эл. адрес"), validators=[Length(max=254), email_address])
@@ -103,20 +108,41 @@ def logout():
 
 @bp.route("/register", methods=["GET", "POST"])
 def register():
-    """«Зарегистрироваться», only where the operator opened registration."""
+    """«Зарегистрироваться», only where the operator opened it: phone + captcha, then the SMS code."""
     if current_app.config["REGISTRATION"] != "open":
         abort(404)
+    if request.args.get("again"):
+        session.pop("register_phone", None)
+    phone = session.get("register_phone")
+    if request.method == "POST" and request.form.get("step") == "phone" or not phone:
+        return _register_phone()
     form = RegisterForm()
     if form.validate_on_submit():
-        try:
-            merchant = accounts.create_merchant(form.phone.phone, form.password.data,
-                                                form.name.data or "", form.email.data)
-        except accounts.AccountError:
-            form.phone.errors.append(_("Этот телефон уже зарегистрирован: войдите или восстановите пароль"))
-        else:
+        merchant = registration.register(phone, form.code.data, form.password.data, form.name.data or "",
+                                         form.email.data)
+        if merchant is not None:
             start_session(merchant)
             return redirect(url_for("core.index"), 303)
-    return render_template("auth/register.html", form=form), 422 if form.errors else 200
+        form.code.errors.append(_("Код неверный или устарел. Запросите новый."))
+    return render_template("auth/register.html", form=form, phone=phone), 422 if form.errors else 200
+
+
+def _register_phone():
+    """Step one: the phone, behind the captcha and the limits recovery uses."""
+    from . import captchas, recovery
+
+    form = RegisterPhoneForm()
+    if form.validate_on_submit():
+        if not captchas.solved(session.pop("captcha", None), form.captcha.data):
+            form.captcha.errors.append(_("Код с картинки введен неверно. Введите новый код."))
+        elif not recovery.within_limits("register", form.phone.phone):
+            form.phone.errors.append(_("Слишком много попыток. Попробуйте позже."))
+        else:
+            registration.request_code(form.phone.phone)
+            session["register_phone"] = form.phone.phone
+            flash(_("Мы отправили СМС на этот номер. Введите код из него."), "info")
+            return redirect(url_for("auth.register"), 303)
+    return render_template("auth/register_phone.html", form=form), 422 if form.errors else 200
 
 
 @bp.route("/password", methods=["GET", "POST"])

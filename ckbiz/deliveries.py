@@ -26,13 +26,22 @@ def add(merchant_id, invoice_id, channel, kind, recipient):
 
 
 def for_payer(invoice, kind):
-    """The payer's e-mail and SMS for an invoice (whichever contacts it has)."""
+    """The payer's e-mail and SMS for an invoice (whichever contacts it has, SMS within the daily cap)."""
     rows = []
     if invoice.payer_email:
         rows.append(add(invoice.merchant_id, invoice.number, "email", kind, invoice.payer_email))
     if invoice.payer_phone:
-        rows.append(add(invoice.merchant_id, invoice.number, "sms", kind, invoice.payer_phone))
+        if sms_today(invoice.merchant_id) < int(current_app.config["SMS_DAILY_LIMIT"]):
+            rows.append(add(invoice.merchant_id, invoice.number, "sms", kind, invoice.payer_phone))
+        else:
+            InvoiceEvent.create(invoice=invoice.number, kind="sms_limit", note=invoice.payer_phone)
     return rows
+
+
+def sms_today(merchant_id):
+    """SMS the merchant's invoices caused in the last 24 hours (the cap against SMS pumping)."""
+    return Delivery.select().where(Delivery.merchant == merchant_id, Delivery.channel == "sms",
+                                   Delivery.created_at > utcnow() - timedelta(days=1)).count()
 
 
 def enqueue(rows):
@@ -60,9 +69,10 @@ def deliver(delivery_id):
     delivery = lease(delivery_id)
     if delivery is None:
         return None
-    if delivery.kind == "password" and delivery.created_at < utcnow() - accounts.TEMP_LIFETIME:
-        # Whoever asked has stopped waiting; a password arriving now only confuses.
-        return _failed(delivery, sms.SmsError("recovery request older than 15 minutes", retryable=False))
+    lifetime = _short_lived().get(delivery.kind)
+    if lifetime and delivery.created_at < utcnow() - lifetime:
+        # Whoever asked has stopped waiting; a password or code arriving now only confuses.
+        return _failed(delivery, sms.SmsError("request older than the code's lifetime", retryable=False))
     try:
         if delivery.channel == "email":
             mailer.send(messages.email(delivery))
@@ -80,6 +90,13 @@ def deliver(delivery_id):
             InvoiceEvent.create(invoice=delivery.invoice_id, kind=SENT_EVENTS[delivery.channel],
                                 note=delivery.recipient)
     return "sent"
+
+
+def _short_lived():
+    """Kinds whose message is worthless once its secret would have expired."""
+    from .registration import CODE_LIFETIME
+
+    return {"password": accounts.TEMP_LIFETIME, "register_code": CODE_LIFETIME}
 
 
 def _failed(delivery, error):

@@ -89,6 +89,9 @@ def create():
     invoice, rows = invoicing.issue_invoice(current_user, form.chosen, **form.issue_values())
     deliveries.enqueue(rows)
     flash(_("Счет № %(n)s выставлен", n=invoice.number), "success")
+    if invoice.payer_phone and not any(row.channel == "sms" for row in rows):
+        flash(_("СМС не отправлено: на сегодня исчерпан лимит СМС кабинета. Счет ушел на почту, если она указана."),
+              "error")
     target = url_for("invoices.show", number=invoice.number)
     if request.headers.get("HX-Request") == "true":
         return "", 204, {"HX-Redirect": target}

@@ -3,7 +3,7 @@ from flask import current_app, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from . import accounts, mailer, money
+from . import accounts, mailer, money, registration
 from .links import public_url
 from .models import Invoice
 
@@ -57,6 +57,11 @@ def sms_text(delivery):
     if delivery.kind == "password":
         password = accounts.issue_temporary_password(delivery.merchant_id)
         return _("Временный пароль ЦК Бизнес: %(p)s. Действует 15 минут. Никому его не сообщайте.", p=password)
+    if delivery.kind == "register_code":
+        code = registration.issue_code(delivery.recipient)
+        return _("Код подтверждения ЦК Бизнес: %(c)s. Действует 10 минут.", c=code)
+    if delivery.kind == "register_exists":
+        return _("Этот номер уже зарегистрирован в ЦК Бизнес. Забыли пароль? Восстановите его на странице входа.")
     invoice = Invoice.get_by_id(delivery.invoice_id)
     url = public_url("payer.show", token=invoice.token)
     amount = _plain(invoice.amount_kop)

@@ -142,7 +142,8 @@ class InvoiceEvent(BaseModel):
 
 
 class Delivery(BaseModel):
-    merchant = ForeignKeyField(Merchant, backref="deliveries", on_delete="CASCADE")
+    # Empty only for a registration code, sent before the merchant exists.
+    merchant = ForeignKeyField(Merchant, null=True, backref="deliveries", on_delete="CASCADE")
     invoice = ForeignKeyField(Invoice, null=True, backref="deliveries", on_delete="CASCADE")
     channel = CharField(max_length=8)  # "email" | "sms"
     kind = CharField(max_length=24)

@@ -36,7 +36,7 @@ def recover():
     if form.validate_on_submit():
         if not captchas.solved(session.pop("captcha", None), form.captcha.data):
             form.captcha.errors.append(_("Код с картинки введен неверно. Введите новый код."))
-        elif not _within_limits(form.phone.phone):
+        elif not within_limits("recover", form.phone.phone):
             form.phone.errors.append(_("Слишком много попыток восстановления. Попробуйте позже."))
         else:
             _send_temporary_password(form.phone.phone)
@@ -46,11 +46,11 @@ def recover():
     return render_template("auth/recover.html", form=form, sent=sent), status
 
 
-def _within_limits(phone):
-    """Per phone (normalised) and per address, counted in storage every process shares."""
+def within_limits(purpose, phone):
+    """SMS-sending attempts per phone (normalised) and per address, in storage every process shares."""
     config = current_app.config
-    by_phone = limits.hit("recover-phone", phone, HOUR) <= config["RECOVERY_PER_PHONE_PER_HOUR"]
-    by_address = limits.hit("recover-ip", limits.client_address(), HOUR) <= config["RECOVERY_PER_ADDRESS_PER_HOUR"]
+    by_phone = limits.hit(f"{purpose}-phone", phone, HOUR) <= config["RECOVERY_PER_PHONE_PER_HOUR"]
+    by_address = limits.hit(f"{purpose}-ip", limits.client_address(), HOUR) <= config["RECOVERY_PER_ADDRESS_PER_HOUR"]
     return by_phone and by_address
 
 

@@ -86,30 +86,76 @@ def test_registration_is_closed_by_default(client):
     assert "Зарегистрироваться" not in client.get("/login").get_data(as_text=True)
 
 
-def test_open_registration_creates_a_merchant_who_is_logged_in(app, client):
+def register_phone(app, client, phone):
+    """Step one as a person does it: phone, the code from the picture."""
+    from test_recovery import captcha
+    token = csrf_token(client, "/register")
+    return client.post("/register", data={"csrf_token": token, "step": "phone", "phone": phone,
+                                          "captcha": captcha(app, client)})
+
+
+def last_sms(app):
+    return open(app.instance_path + "/sms.log", encoding="utf-8").read().splitlines()[-1]
+
+
+def test_open_registration_confirms_the_phone_by_sms_first(app, client):
     app.config["REGISTRATION"] = "open"
     assert "Зарегистрироваться" in client.get("/login").get_data(as_text=True)
+    assert register_phone(app, client, "8 916 555-44-33").status_code == 303
+    code = last_sms(app).split("Код подтверждения ЦК Бизнес: ")[1][:6]
+    with app.app_context(), db.connection_context():
+        assert Merchant.select().count() == 0
     token = csrf_token(client, "/register")
-    response = client.post("/register", data={
-        "phone": "8 916 555-44-33", "name": "Цветы", "email": "", "password": "long enough pw",
-        "confirm": "long enough pw", "csrf_token": token})
+    form = {"csrf_token": token, "name": "Цветы", "email": "", "password": "long enough pw",
+            "confirm": "long enough pw"}
+    wrong = client.post("/register", data={**form, "code": "000000" if code != "000000" else "111111"})
+    assert wrong.status_code == 422 and "Код неверный" in wrong.get_data(as_text=True)
+    response = client.post("/register", data={**form, "code": code})
     assert response.status_code == 303
     with app.app_context(), db.connection_context():
         assert Merchant.get(Merchant.phone == "9165554433").name == "Цветы"
     assert client.get("/password").status_code == 200
 
 
-def test_registration_refuses_a_taken_phone_and_short_password(app, client, merchant):
+def test_registration_needs_a_solved_captcha(app, client):
     app.config["REGISTRATION"] = "open"
     token = csrf_token(client, "/register")
-    response = client.post("/register", data={
-        "phone": "9161234567", "password": "short", "confirm": "short", "csrf_token": token})
+    response = client.post("/register", data={"csrf_token": token, "step": "phone", "phone": "9165554433",
+                                              "captcha": "00000"})
+    assert response.status_code == 422 and "Код с картинки введен неверно" in response.get_data(as_text=True)
+
+
+def test_registering_a_known_phone_reveals_nothing_and_changes_nothing(app, client, merchant):
+    app.config["REGISTRATION"] = "open"
+    assert register_phone(app, client, "9161234567").status_code == 303
+    assert "уже зарегистрирован" in last_sms(app) and "Код" not in last_sms(app)
+    token = csrf_token(client, "/register")
+    response = client.post("/register", data={"csrf_token": token, "code": "123456", "password": "long enough pw",
+                                              "confirm": "long enough pw"})
+    assert response.status_code == 422
+    with app.app_context(), db.connection_context():
+        assert Merchant.select().count() == 1
+
+
+def test_a_code_is_spent_after_five_wrong_tries(app, client):
+    app.config["REGISTRATION"] = "open"
+    register_phone(app, client, "9165554433")
+    code = last_sms(app).split(": ")[1][:6]
+    token = csrf_token(client, "/register")
+    form = {"csrf_token": token, "password": "long enough pw", "confirm": "long enough pw"}
+    for _ in range(5):
+        client.post("/register", data={**form, "code": "999999" if code != "999999" else "888888"})
+    assert client.post("/register", data={**form, "code": code}).status_code == 422
+
+
+def test_registration_refuses_a_short_password(app, client):
+    app.config["REGISTRATION"] = "open"
+    register_phone(app, client, "9165554433")
+    token = csrf_token(client, "/register")
+    response = client.post("/register", data={"csrf_token": token, "code": "1", "password": "short",
+                                              "confirm": "short"})
     assert response.status_code == 422
     assert "не короче 8" in response.get_data(as_text=True)
-    response = client.post("/register", data={
-        "phone": "9161234567", "password": "long enough pw", "confirm": "long enough pw",
-        "csrf_token": token})
-    assert "уже зарегистрирован" in response.get_data(as_text=True)
 
 
 def test_password_change_needs_the_current_one_and_ends_other_sessions(app, auth, merchant):

@@ -211,3 +211,17 @@ def test_the_deliveries_table_polls_only_while_something_is_on_its_way(app, logg
         Delivery.update(state="pending").execute()
     table = logged_in.get(location + "/deliveries", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "ожидает отправки" in table and 'hx-trigger="every 2s"' in table
+
+
+def test_daily_sms_cap_stops_sms_but_not_the_invoice(app, logged_in, merchant):
+    app.config["SMS_DAILY_LIMIT"] = 2
+    service = services(app, merchant)[0]
+    for n in range(3):
+        response = logged_in.post("/invoices", data=valid_form(logged_in, service.id, **{"req-account": str(n)}))
+        assert response.status_code == 303
+    page = logged_in.get(response.headers["Location"]).get_data(as_text=True)
+    assert "исчерпан лимит СМС" in page and "дневной лимит" in page
+    with app.app_context(), db.connection_context():
+        assert Invoice.select().count() == 3
+        assert Delivery.select().where(Delivery.channel == "sms").count() == 2
+        assert Delivery.select().where(Delivery.channel == "email").count() == 3
