@@ -94,7 +94,18 @@ def clean_commission(rule):
 
 def add_service(merchant, data):
     """Create the organisation and the service of a description for the merchant."""
-    organisation, service = clean_spec(data)
+    return save_service(merchant, *clean_spec(data))
+
+
+def save_service(merchant, organisation, service, existing=None):
+    """Store a checked organisation and service: new ones, or over an existing service.
+
+    Invoices already issued keep their own copy, so editing changes only new invoices.
+    """
     with db.atomic():
-        org = Organisation.create(merchant=merchant, **organisation)
-        return Service.create(merchant=merchant, organisation=org, **service)
+        if existing is None:
+            org = Organisation.create(merchant=merchant, **organisation)
+            return Service.create(merchant=merchant, organisation=org, **service)
+        Organisation.update(**organisation).where(Organisation.id == existing.organisation_id).execute()
+        Service.update(**service).where(Service.id == existing.id).execute()
+        return Service.get_by_id(existing.id)

@@ -7,7 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, StringField, ValidationError
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from . import catalog
 from .forms import ChoiceField, email_address, strip
+from .service_form import ServiceForm
 from .htmx import wants_fragment
 from .models import Merchant, Organisation, Service
 
@@ -106,3 +108,38 @@ def rename(service_id):
     if wants_fragment("dialog-slot") or wants_fragment("rename-dialog"):
         return render_template("settings/_rename_dialog.html", form=form, service=service), status
     return render_template("settings/rename.html", form=form, service=service), status
+
+
+def own_services_allowed():
+    """Whether the operator lets merchants add and edit their own services."""
+    return current_app.config["MERCHANT_SERVICES"] == "self"
+
+
+@bp.route("/services/new", methods=["GET", "POST"])
+def new_service():
+    """A new payee organisation and service of the merchant's own."""
+    if not own_services_allowed():
+        abort(404)
+    form = ServiceForm()
+    if form.validate_on_submit():
+        service = catalog.save_service(current_user.id, *form.cleaned)
+        flash(_("Услуга «%(name)s» добавлена", name=service.display_name), "success")
+        return redirect(url_for("settings.services"), 303)
+    return render_template("settings/service_form.html", form=form, service=None), 422 if form.errors else 200
+
+
+@bp.route("/services/<int:service_id>", methods=["GET", "POST"])
+def edit_service(service_id):
+    """Edit a service; invoices already issued keep what they were issued with."""
+    if not own_services_allowed():
+        abort(404)
+    service = get_service(service_id)
+    form = ServiceForm()
+    form.existing_names = [field["name"] for field in service.fields]
+    if request.method == "GET":
+        form.fill_from(service)
+    if form.validate_on_submit():
+        catalog.save_service(current_user.id, *form.cleaned, existing=service)
+        flash(_("Услуга «%(name)s» сохранена", name=form.display_name.data), "success")
+        return redirect(url_for("settings.services"), 303)
+    return render_template("settings/service_form.html", form=form, service=service), 422 if form.errors else 200
