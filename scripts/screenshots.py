@@ -24,13 +24,20 @@ def main(out=os.path.join(ROOT, "docs", "screenshots")):
     """Start the app on a throwaway instance, click through the screens, save PNGs."""
     os.makedirs(out, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="ckbiz-shots-")
-    env = environment(tmp, f"sqlite:///{tmp}/ckbiz.db", "", BASE_URL="http://127.0.0.1:5098")
+    env = environment(tmp, f"sqlite:///{tmp}/ckbiz.db", "", BASE_URL="http://127.0.0.1:5098",
+                      MERCHANT_SERVICES="self")
     flask(env, "init-db")
     flask(env, "demo", "--password", PASSWORD, "--invoices", "40")
     with web(env, 5098, f"{tmp}/web.log"), worker(env, f"{tmp}/worker.log"), sync_playwright() as p:
         browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         base = "http://127.0.0.1:5098"
+        page.goto(base + "/recover")
+        page.fill("#phone", "9000000000")
+        page.fill("#captcha", "00000")
+        page.click("button:has-text('Восстановить')")
+        page.wait_for_selector(".error")
+        page.screenshot(path=f"{out}/recover.png", full_page=True)
         page.goto(base + "/login")
         page.screenshot(path=f"{out}/login.png", full_page=True)
         page.fill("#phone", "9000000000")
@@ -93,6 +100,12 @@ def settings(page, base, out):
     page.click("dialog >> text=Изменить")
     page.wait_for_selector("text=Квартплата")
     page.screenshot(path=f"{out}/services.png")
+    page.goto(base + "/settings/services/new")
+    page.fill("#inn", "7707083894")
+    page.fill("#bik", "044525225")
+    page.click("text=Сохранить")
+    page.wait_for_selector(".flash-error")
+    page.screenshot(path=f"{out}/service-form.png", full_page=True)
 
 
 def payer(browser, base, out, tmp):

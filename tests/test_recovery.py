@@ -175,3 +175,25 @@ def test_failed_logins_are_limited_even_with_the_right_password(app, auth, merch
     blocked = auth.login(phone="+7 916 123-45-67")
     assert blocked.status_code == 422 and "Слишком много неудачных попыток" in blocked.get_data(as_text=True)
     assert auth.login(phone="9037778899", password="whatever1").status_code == 422
+
+
+def test_limits_can_live_in_redis(app, client, merchant):
+    import redis
+    app.config["RATELIMIT_STORAGE_URL"] = "redis://127.0.0.1:6379/14"
+    redis.Redis.from_url("redis://127.0.0.1:6379/14").flushdb()
+    for _ in range(3):
+        assert SENT in recover(app, client).get_data(as_text=True)
+    assert "Слишком много попыток" in recover(app, client).get_data(as_text=True)
+    with app.app_context(), db.connection_context():
+        from ckbiz.models import RateCounter
+        assert RateCounter.select().count() == 0
+
+
+def test_registration_codes_are_limited_per_phone(app, client):
+    from test_auth import register_phone
+    app.config["REGISTRATION"] = "open"
+    for _ in range(3):
+        assert register_phone(app, client, "9165554433").status_code == 303
+    limited = register_phone(app, client, "+7 916 555 44 33")
+    assert limited.status_code == 422 and "Слишком много попыток" in limited.get_data(as_text=True)
+    assert len(sms_lines(app)) == 3
