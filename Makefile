@@ -6,7 +6,7 @@ FLASK = $(BIN)/flask --app app
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run install install-test test test-sqlite test-postgres demo-million screenshots
+.PHONY: run install install-test test test-sqlite test-postgres demo-million screenshots bench bench-short
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,12 @@ demo-million: install
 ## The key screens as PNGs in docs/screenshots/ (headless Debian Chromium).
 screenshots: install-test
 	$(BIN)/python scripts/screenshots.py
+
+## History and payer pages against a bare Flask + sqlite3 app at a million invoices (needs wrk).
+bench: install-test
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(BIN)/python bench/run.py
+
+bench-short: install-test
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(BIN)/python bench/run.py --invoices 20000 --seconds 3

@@ -25,9 +25,14 @@ def require_login():
     """History belongs to a logged-in merchant."""
 
 
+# What a history row shows; the JSON copies stay unread.
+ROW_COLUMNS = (Invoice.number, Invoice.key_label, Invoice.key_value, Invoice.payer_phone, Invoice.payer_email,
+               Invoice.expires_at, Invoice.amount_kop, Invoice.status, Invoice.paid_by, Service.display_name)
+
+
 def rows(selection, limit):
     """The selected invoices with their service names, newest first, after the cursor."""
-    query = selection.invoices(current_user).join(Service).select(Invoice, Service.display_name)
+    query = selection.invoices(current_user).join(Service).select(*ROW_COLUMNS)
     if selection.after:
         query = query.where(Invoice.number < selection.after)
     return query.order_by(Invoice.number.desc()).limit(limit).objects()
@@ -70,7 +75,8 @@ def export():
     selection.after = None
     tz = current_user.timezone
     query = (selection.invoices(current_user).join(Service)
-             .select(Invoice, Service.display_name).order_by(Invoice.number.desc()).objects())
+             .select(*ROW_COLUMNS, Invoice.issued_at, Invoice.commission_kop)
+             .order_by(Invoice.number.desc()).objects())
 
     def generate():
         buffer = io.StringIO()
