@@ -17,24 +17,17 @@ TABS = (
 )
 
 
-def has_endpoint(endpoint):
-    """True when the app serves this endpoint (areas register as they are installed)."""
-    return endpoint in current_app.view_functions
-
-
 @bp.app_context_processor
 def navigation():
-    """Give templates the cabinet's tabs and the endpoint check."""
-    return {"cabinet_tabs": lambda: [t for t in TABS if has_endpoint(t[0])],
-            "has_endpoint": has_endpoint}
+    """Give templates the cabinet's tabs."""
+    return {"cabinet_tabs": TABS}
 
 
 @bp.get("/")
 def index():
     """Logged-in merchants land on the issue form, everyone else on the login page."""
     if current_user.is_authenticated:
-        tabs = navigation()["cabinet_tabs"]()
-        return redirect(url_for(tabs[0][0] if tabs else "auth.password"))
+        return redirect(url_for("invoices.new"))
     return redirect(url_for("auth.login"))
 
 

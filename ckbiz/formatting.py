@@ -29,17 +29,11 @@ def datetime_text(dt, tz_name=None, with_zone=False):
     return f"{text} ({zone(tz_name).key})" if with_zone else text
 
 
-def date_text(dt, tz_name=None):
-    """'20-04-2016', the manual's history date."""
-    return local(dt, tz_name).strftime("%d-%m-%Y") if dt else ""
-
-
 def init_app(app):
     """Expose the formatters to templates as filters."""
     app.add_template_filter(money.format_rubles, "rubles")
     app.add_template_filter(phones.display, "phone")
     app.add_template_filter(datetime_text, "datetime")
-    app.add_template_filter(date_text, "date")
     app.context_processor(row_texts)
 
 

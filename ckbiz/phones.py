@@ -32,7 +32,3 @@ def display(phone):
         return ""
     return f"+7 {phone[:3]} {phone[3:6]}-{phone[6:8]}-{phone[8:]}"
 
-
-def e164(phone):
-    """+79026376577 for 9026376577."""
-    return "+7" + phone

@@ -47,10 +47,11 @@ def send_delivery(delivery_id):
 @huey.periodic_task(crontab(minute="*"))
 @huey.lock_task("sweep-deliveries")
 def sweep_deliveries():
-    """Every minute: re-enqueue deliveries whose task was lost."""
-    from . import deliveries
+    """Every minute: re-enqueue deliveries whose task was lost; drop day-old rate counters."""
+    from . import deliveries, limits
 
     with task_scope():
+        limits.forget_old()
         return deliveries.sweep()
 
 

@@ -17,6 +17,5 @@ def test_non_russian_mobiles_are_refused(raw):
         phones.normalise(raw)
 
 
-def test_display_and_e164():
+def test_display():
     assert phones.display("9026376577") == "+7 902 637-65-77"
-    assert phones.e164("9026376577") == "+79026376577"
