@@ -76,6 +76,11 @@ def set_password(merchant, password):
     merchant.save()
 
 
+def end_sessions(merchant):
+    """Make every session cookie of the merchant useless."""
+    Merchant.update(session_token=new_token()).where(Merchant.id == merchant.id).execute()
+
+
 def set_active(merchant, active):
     """Enable or disable a merchant; disabling ends its sessions."""
     merchant.active = active

@@ -100,7 +100,13 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """End the session and return to the login page."""
+    """End the session for good: a copy of the cookie kept from before is worth nothing.
+
+    Cookie sessions live in the browser, so the only way to revoke one is to rotate
+    the merchant's session token, which ends its other sessions too.
+    """
+    if current_user.is_authenticated:
+        accounts.end_sessions(current_user)
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"), 303)

@@ -79,6 +79,9 @@ def load(app, test_config=None):
     if test_config:
         app.config.update(test_config)
     app.config["INSTANCE_PATH"] = app.instance_path
+    # Served over HTTPS, the session cookie must never travel over plain HTTP.
+    if str(app.config["BASE_URL"]).startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True
     app.config["MAX_AMOUNT"] = Decimal(str(app.config["MAX_AMOUNT"]))
     for key in GENERATED_SECRETS:
         if not app.config.get(key):
