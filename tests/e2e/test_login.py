@@ -1,0 +1,84 @@
+"""§3 login and logout, §8 password recovery: what a merchant sees at the door."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import PASSWORD, login
+
+pytestmark = pytest.mark.e2e
+
+
+def test_login_with_any_phone_spelling_then_logout(context_factory, live):
+    page = context_factory().new_page()
+    page.goto(live.url("/"))
+    expect(page).to_have_url(live.url("/login"))
+    expect(page.get_by_role("heading", name="Вход в Личный кабинет")).to_be_visible()
+
+    page.fill("#phone", "+7 (900) 000-00-00")
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Войти')")
+    expect(page).to_have_url(live.url("/invoices/new"))
+    expect(page.get_by_role("heading", name="Выставить счет")).to_be_visible()
+    nav = page.get_by_role("navigation", name="Разделы кабинета")
+    for tab in ("Выставить счет", "История счетов", "Настройки"):
+        expect(nav.get_by_role("link", name=tab)).to_be_visible()
+
+    page.click("button:has-text('Выйти')")
+    expect(page).to_have_url(live.url("/login"))
+    expect(page.locator("button:has-text('Выйти')")).to_have_count(0)
+    # The session is over: the cabinet sends you back to the door.
+    page.goto(live.url("/invoices"))
+    expect(page).to_have_url(re.compile(re.escape(live.url("/login")) + r"\?next="))
+    expect(page.locator(".flash")).to_contain_text("Войдите в личный кабинет, чтобы продолжить")
+
+
+def test_login_returns_to_the_page_asked_for(context_factory, live):
+    page = context_factory().new_page()
+    page.goto(live.url("/settings"))
+    page.fill("#phone", "9000000000")
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Войти')")
+    expect(page).to_have_url(live.url("/settings"))
+    expect(page.get_by_role("heading", name="Настройки")).to_be_visible()
+
+
+def test_wrong_password_is_refused(context_factory, live):
+    page = context_factory().new_page()
+    page.goto(live.url("/login"))
+    page.fill("#phone", "9000000000")
+    page.fill("#password", "not the password")
+    page.click("button:has-text('Войти')")
+    expect(page.locator(".error")).to_have_text("Неверный телефон или пароль")
+    expect(page).to_have_url(live.url("/login"))
+    expect(page.locator("#phone")).to_have_value("9000000000")
+    login(page, live)  # and the right password still works
+
+
+def test_recovery_shows_the_captcha_and_refuses_a_wrong_answer(context_factory, live):
+    page = context_factory().new_page()
+    page.goto(live.url("/login"))
+    with page.expect_response(re.compile(r"/captcha\.png")) as captcha:
+        page.click("text=Вспомнить пароль")
+    expect(page).to_have_url(live.url("/recover"))
+    expect(page.get_by_role("heading", name="Восстановление пароля")).to_be_visible()
+    assert captcha.value.status == 200
+    assert captcha.value.headers["content-type"] == "image/png"
+    image = page.locator("#captcha-image")
+    expect(image).to_be_visible()
+    assert image.evaluate("img => img.complete && img.naturalWidth") > 0
+
+    # «↻» shows another picture without leaving the form.
+    with page.expect_response(re.compile(r"/captcha\.png\?")) as fresh:
+        page.get_by_role("link", name="Показать другой код").click()
+    assert fresh.value.status == 200
+    expect(page).to_have_url(live.url("/recover"))
+
+    page.fill("#phone", "9000000000")
+    page.fill("#captcha", "00000")
+    page.click("button:has-text('Восстановить')")
+    expect(page.locator(".error")).to_contain_text("Код с картинки введен неверно")
+    expect(page.locator(".flash-success")).to_have_count(0)
+    # A new picture comes with the refusal, and the wrong answer is not kept.
+    assert page.locator("#captcha-image").evaluate("img => img.complete && img.naturalWidth") > 0
+    expect(page.locator("#captcha")).to_have_value("")
