@@ -22,7 +22,7 @@ def create_app(test_config=None):
     os.makedirs(app.instance_path, exist_ok=True)
     config.load(app, test_config)
 
-    db.initialize(database.connect(app.config["DATABASE_URL"]))
+    db.initialize(database.connect(app.config["DATABASE_URL"], app.config["DATABASE_TIMEOUT"]))
     app.teardown_request(_close_database)
 
     csrf.init_app(app)

@@ -20,6 +20,7 @@ def defaults(instance_path):
     """Every default serves one machine with nothing else installed."""
     return {
         "DATABASE_URL": "sqlite:///" + os.path.join(instance_path, "ckbiz.db"),
+        "DATABASE_TIMEOUT": 10,  # seconds a SQLite writer waits for the lock before a 503
         "HUEY_URL": "",
         "RATELIMIT_STORAGE_URL": "",
         "BASE_URL": "http://127.0.0.1:5000",

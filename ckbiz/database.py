@@ -15,12 +15,12 @@ SQLITE_PRAGMAS = {
 }
 
 
-def connect(url):
+def connect(url, timeout=10):
     """A Database for the URL; SQLite gets WAL, a busy timeout and IMMEDIATE writes."""
     if url.startswith("sqlite"):
         # A deferred transaction that reads and then writes fails at once with
         # "database is locked", ignoring the busy timeout; IMMEDIATE waits.
-        return db_url.connect(url, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE")
+        return db_url.connect(url, pragmas=SQLITE_PRAGMAS, timeout=timeout, lock_type="IMMEDIATE")
     return db_url.connect(url)
 
 
