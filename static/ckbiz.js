@@ -29,9 +29,12 @@
   });
 
   // Dialogs delivered as fragments open themselves and go away when closed.
+  // The swapped element may be the dialog itself (an outerHTML swap) or hold one.
   document.addEventListener("htmx:afterSettle", function (evt) {
-    var dialogs = evt.detail.elt.querySelectorAll ? evt.detail.elt.querySelectorAll("dialog[data-autoopen]") : [];
-    Array.prototype.forEach.call(dialogs, function (d) {
+    var elt = evt.detail.elt;
+    var dialogs = elt.querySelectorAll ? Array.prototype.slice.call(elt.querySelectorAll("dialog[data-autoopen]")) : [];
+    if (elt.matches && elt.matches("dialog[data-autoopen]")) { dialogs.push(elt); }
+    dialogs.forEach(function (d) {
       if (!d.open) { d.showModal(); }
       d.addEventListener("close", function () { d.remove(); }, { once: true });
     });

@@ -1,18 +1,16 @@
 """One live ckbiz (gunicorn + `flask worker` + a real SMTP server) and a headless Chromium.
 
 Session-scoped: the app, the SMTP recorder, the browser and the logged-in state of
-both demo merchants. Function-scoped: `context_factory` (fresh browser contexts),
+the demo merchants. Function-scoped: `context_factory` (fresh browser contexts),
 `page` (the demo merchant, logged in). A failed test leaves a screenshot of every
 page it opened in test-artifacts/<test name>.png.
 """
-import email
 import os
 import re
 import secrets
 import shutil
 import sqlite3
-import tempfile
-from email import policy
+import subprocess
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -23,6 +21,7 @@ from live import ROOT, environment, flask, wait_for, web, worker
 PASSWORD = "e2e demo password"
 PHONE = "9000000000"          # the demo merchant: history, actions, issue form, payer
 SETTINGS_PHONE = "9000000001"  # a second demo merchant whose settings the §7 tests change
+DOOR_PHONE = "9000000002"  # a third one for §3: logging out ends every session of the merchant
 ARTIFACTS = os.path.join(ROOT, "test-artifacts")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -93,7 +92,15 @@ class Live:
 
     def job(self, name):
         """Run one periodic job now (`flask jobs run NAME`)."""
-        return flask(self.env, "jobs", "run", name).stdout
+        return run_flask(self.env, "jobs", "run", name).stdout
+
+
+def run_flask(env, *args):
+    """A `flask --app app` command; its stderr in the failure when it fails."""
+    try:
+        return flask(env, *args)
+    except subprocess.CalledProcessError as exc:
+        pytest.fail(f"flask {' '.join(args)} failed ({exc.returncode}): {exc.stderr}")
 
 
 @pytest.fixture(scope="session")
@@ -110,14 +117,14 @@ def smtp():
 
 @pytest.fixture(scope="session")
 def live(smtp, tmp_path_factory):
-    """gunicorn + worker on a fresh instance with two demo merchants and some invoices."""
+    """gunicorn + worker on a fresh instance with three demo merchants and some invoices."""
     instance = str(tmp_path_factory.mktemp("ckbiz-e2e"))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = environment(instance, f"sqlite:///{instance}/ckbiz.db", "", BASE_URL=base,
                       MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_TIMEOUT=5)
-    flask(env, "init-db")
-    flask(env, "demo", "--password", PASSWORD, "--email", "shop@example.com", "--merchants", "2",
+    run_flask(env, "init-db")
+    run_flask(env, "demo", "--password", PASSWORD, "--email", "shop@example.com", "--merchants", "3",
           "--invoices", "40")
     with web(env, port, f"{instance}/web.log", workers=2), worker(env, f"{instance}/worker.log"):
         yield Live(base, env, instance, Mailbox(smtp))

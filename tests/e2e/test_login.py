@@ -1,10 +1,14 @@
-"""§3 login and logout, §8 password recovery: what a merchant sees at the door."""
+"""§3 login and logout, §8 password recovery: what a merchant sees at the door.
+
+Logging out ends every session of the merchant, so these tests use their own
+merchant (9000000002) and never touch the sessions the other tests share.
+"""
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import PASSWORD, login
+from .conftest import DOOR_PHONE, PASSWORD, login
 
 pytestmark = pytest.mark.e2e
 
@@ -15,11 +19,12 @@ def test_login_with_any_phone_spelling_then_logout(context_factory, live):
     expect(page).to_have_url(live.url("/login"))
     expect(page.get_by_role("heading", name="Вход в Личный кабинет")).to_be_visible()
 
-    page.fill("#phone", "+7 (900) 000-00-00")
+    page.fill("#phone", "+7 (900) 000-00-02")
     page.fill("#password", PASSWORD)
     page.click("button:has-text('Войти')")
     expect(page).to_have_url(live.url("/invoices/new"))
     expect(page.get_by_role("heading", name="Выставить счет")).to_be_visible()
+    expect(page.locator(".who")).to_have_text("Демо-магазин 3")
     nav = page.get_by_role("navigation", name="Разделы кабинета")
     for tab in ("Выставить счет", "История счетов", "Настройки"):
         expect(nav.get_by_role("link", name=tab)).to_be_visible()
@@ -33,10 +38,24 @@ def test_login_with_any_phone_spelling_then_logout(context_factory, live):
     expect(page.locator(".flash")).to_contain_text("Войдите в личный кабинет, чтобы продолжить")
 
 
+def test_logout_ends_the_session_on_the_other_device_too(context_factory, live):
+    laptop, phone = context_factory().new_page(), context_factory().new_page()
+    login(laptop, live, DOOR_PHONE)
+    login(phone, live, DOOR_PHONE)
+    phone.get_by_role("link", name="История счетов").click()
+    expect(phone.get_by_role("heading", name="История счетов")).to_be_visible()
+    laptop.click("button:has-text('Выйти')")
+    expect(laptop).to_have_url(live.url("/login"))
+    phone.reload()
+    expect(phone).to_have_url(re.compile(re.escape(live.url("/login")) + r"\?next="))
+    expect(phone.get_by_role("heading", name="Вход в Личный кабинет")).to_be_visible()
+
+
 def test_login_returns_to_the_page_asked_for(context_factory, live):
     page = context_factory().new_page()
     page.goto(live.url("/settings"))
-    page.fill("#phone", "9000000000")
+    expect(page).to_have_url(re.compile(re.escape(live.url("/login")) + r"\?next="))
+    page.fill("#phone", DOOR_PHONE)
     page.fill("#password", PASSWORD)
     page.click("button:has-text('Войти')")
     expect(page).to_have_url(live.url("/settings"))
@@ -46,13 +65,13 @@ def test_login_returns_to_the_page_asked_for(context_factory, live):
 def test_wrong_password_is_refused(context_factory, live):
     page = context_factory().new_page()
     page.goto(live.url("/login"))
-    page.fill("#phone", "9000000000")
+    page.fill("#phone", DOOR_PHONE)
     page.fill("#password", "not the password")
     page.click("button:has-text('Войти')")
     expect(page.locator(".error")).to_have_text("Неверный телефон или пароль")
     expect(page).to_have_url(live.url("/login"))
-    expect(page.locator("#phone")).to_have_value("9000000000")
-    login(page, live)  # and the right password still works
+    expect(page.locator("#phone")).to_have_value(DOOR_PHONE)
+    login(page, live, DOOR_PHONE)  # and the right password still works
 
 
 def test_recovery_shows_the_captcha_and_refuses_a_wrong_answer(context_factory, live):
@@ -74,11 +93,12 @@ def test_recovery_shows_the_captcha_and_refuses_a_wrong_answer(context_factory, 
     assert fresh.value.status == 200
     expect(page).to_have_url(live.url("/recover"))
 
-    page.fill("#phone", "9000000000")
+    page.fill("#phone", DOOR_PHONE)
     page.fill("#captcha", "00000")
     page.click("button:has-text('Восстановить')")
     expect(page.locator(".error")).to_contain_text("Код с картинки введен неверно")
     expect(page.locator(".flash-success")).to_have_count(0)
     # A new picture comes with the refusal, and the wrong answer is not kept.
+    page.wait_for_load_state("load")
     assert page.locator("#captcha-image").evaluate("img => img.complete && img.naturalWidth") > 0
     expect(page.locator("#captcha")).to_have_value("")
