@@ -16,7 +16,7 @@ from http.cookiejar import CookieJar
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
-from live import BIN, ROOT, Process, environment, flask, wait_for  # noqa: E402
+from live import BIN, Process, environment, flask, wait_for  # noqa: E402
 
 PASSWORD = "bench password"
 

@@ -1,5 +1,5 @@
 """The demo gateway's pages: GET,POST /pay/demo/<payment> — a test-mode card form and its result."""
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField, ValidationError

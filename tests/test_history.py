@@ -5,7 +5,6 @@ import io
 import pytest
 from playhouse.test_utils import count_queries
 
-from ckbiz.extensions import db
 from factories import make_invoice
 
 
