@@ -41,6 +41,9 @@ def defaults(instance_path):
         "SMS_DAILY_LIMIT": 500,
         # Waits before the 2nd, 3rd, … attempt of a delivery that failed for a passing reason.
         "DELIVERY_BACKOFF_SECONDS": [30, 120, 600, 1800, 3600],
+        # How long the sweeper leaves a new or leased delivery alone before assuming its
+        # task was lost (a leased one also gets 3 × MAIL_TIMEOUT on top).
+        "DELIVERY_LEASE_SECONDS": 60,
         "PAYMENT_GATEWAY": "demo",
         "SETTLEMENT_DELAY_MINUTES": 1440,
         "DEFAULT_VALIDITY_HOURS": 72,

@@ -13,16 +13,19 @@ from .extensions import db
 from .models import Delivery, InvoiceEvent, new_token
 
 MAX_ATTEMPTS = 6
-# How long the sweeper leaves a new or leased row alone before assuming it lost.
-GRACE = timedelta(seconds=60)
 SENT_EVENTS = {"email": "email_sent", "sms": "sms_sent"}
+
+
+def grace():
+    """How long the sweeper leaves a new or leased row alone before assuming it lost."""
+    return timedelta(seconds=int(current_app.config["DELIVERY_LEASE_SECONDS"]))
 
 
 def add(merchant_id, invoice_id, channel, kind, recipient):
     """Queue one message in the caller's transaction; returns the row."""
     return Delivery.create(
         merchant=merchant_id, invoice=invoice_id, channel=channel, kind=kind, recipient=recipient,
-        message_id=f"<{kind}.{new_token()}@ckbiz>", lease_until=utcnow() + GRACE)
+        message_id=f"<{kind}.{new_token()}@ckbiz>", lease_until=utcnow() + grace())
 
 
 def for_payer(invoice, kind):
@@ -55,7 +58,7 @@ def enqueue(rows):
 def lease(delivery_id):
     """Take the row for sending; None when it is sent, failed, or leased by someone else."""
     now = utcnow()
-    hold = timedelta(seconds=3 * int(current_app.config["MAIL_TIMEOUT"])) + GRACE
+    hold = timedelta(seconds=3 * int(current_app.config["MAIL_TIMEOUT"])) + grace()
     taken = (Delivery.update(state="sending", lease_until=now + hold, attempts=Delivery.attempts + 1)
              .where(Delivery.id == delivery_id,
                     (Delivery.state == "pending")
@@ -113,7 +116,7 @@ def _failed(delivery, error):
     backoff = current_app.config["DELIVERY_BACKOFF_SECONDS"]
     delay = int(backoff[min(delivery.attempts, len(backoff)) - 1])
     Delivery.update(state="pending", last_error=message,
-                    lease_until=utcnow() + timedelta(seconds=delay) + GRACE).where(
+                    lease_until=utcnow() + timedelta(seconds=delay) + grace()).where(
         Delivery.id == delivery.id).execute()
     send_delivery.schedule((delivery.id,), delay=delay)
     return "pending"
@@ -143,7 +146,7 @@ def retry_failed():
     """Put failed rows back in the queue with a fresh budget; returns how many."""
     with db.atomic():
         rows = list(Delivery.select(Delivery.id).where(Delivery.state == "failed"))
-        Delivery.update(state="pending", attempts=0, lease_until=utcnow() + GRACE).where(
+        Delivery.update(state="pending", attempts=0, lease_until=utcnow() + grace()).where(
             Delivery.state == "failed").execute()
     enqueue(rows)
     return len(rows)
