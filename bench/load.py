@@ -1,0 +1,655 @@
+"""Load with nothing lost: merchants issue, payers pay, every message and payment is counted.
+
+python bench/load.py [--backend sqlite|postgres|both] [--short] [--merchants 50] [--payers 200]
+                     [--invoices-per-merchant 10] [--timeout 900] [--settle/--no-settle] [--keep]
+
+For each backend it builds a fresh database with the demo merchants, starts a real
+aiosmtpd server, the web app under gunicorn and the queue worker(s), all on loopback:
+
+- sqlite:   one gunicorn (2 sync workers, as scripts/run.sh) + one `flask worker`;
+- postgres: database ckbiz_load on 127.0.0.1 (dropped and created here) + Redis db 11
+            (flushed here) as queue and rate-limit store; two gunicorn processes on two
+            ports (requests alternate between them, as behind a load balancer) and two
+            consumers, one with the periodic jobs and one `--no-periodic`.
+
+Merchant threads log in through the real form and issue invoices by e-mail and SMS
+(CSRF and all, like a browser). Payer threads take each payer link from the e-mail
+the SMTP server received, open the page, and pay with the demo card form; some
+double-click «Оплатить», double-submit the card, pay after a declined card, or
+replay the signed gateway callback. Then it waits, bounded, until the outbox is
+drained, and checks: zero 5xx, zero "database is locked" in any log, each e-mail
+and SMS sent exactly once, each paid invoice has exactly one successful payment of
+amount + commission, the sums agree to the kopeck. Prints Markdown tables of the
+latencies and the checks; exits 1 when any check fails or the deadline passes.
+"""
+import argparse
+import email
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import queue
+import random
+import re
+import secrets
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections import Counter, defaultdict
+from email import policy
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+from live import Process, environment, flask, web, worker  # noqa: E402
+
+PASSWORD = "load password 1"
+PAYMENT_SECRET = "live-payment-secret"  # what live.environment() gives every process
+PG_ADMIN = ["-h", "127.0.0.1", "-U", "postgres"]
+PG_DATABASE = "ckbiz_load"
+PG_URL = f"postgresql://postgres@127.0.0.1:5432/{PG_DATABASE}"
+REDIS_URL = "redis://127.0.0.1:6379/11"
+GOOD_CARD, DECLINED_CARD = "4242 4242 4242 4242", "4000 0000 0000 0002"
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+REQUEST_TIMEOUT = 60
+
+
+class Failed(Exception):
+    """One step of a simulated user went wrong (already counted in the stats)."""
+
+
+# ---------------------------------------------------------------- measuring
+
+
+class Stats:
+    """Latencies and outcomes per request kind, shared by every thread."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.ms = defaultdict(list)
+        self.errors = Counter()
+        self.server_errors = Counter()
+        self.samples = []  # the first few unexpected answers, for the report
+        self.flow_failures = Counter()
+
+    def record(self, kind, ms, status, ok, detail=""):
+        with self.lock:
+            self.ms[kind].append(ms)
+            if status is not None and status >= 500:
+                self.server_errors[kind] += 1
+            if not ok:
+                self.errors[kind] += 1
+                if len(self.samples) < 15:
+                    self.samples.append(f"{kind}: {status} {detail}"[:300])
+
+    def timing(self, kind, ms):
+        """A measured delay that is not one request (e-mail arrival, card confirmation)."""
+        with self.lock:
+            self.ms[kind].append(ms)
+
+    def failure(self, what):
+        with self.lock:
+            self.flow_failures[what] += 1
+
+
+def percentile(values, p):
+    """Nearest-rank percentile of a sorted list."""
+    if not values:
+        return float("nan")
+    k = max(0, min(len(values) - 1, int(round(p / 100 * len(values) + 0.5)) - 1))
+    return values[k]
+
+
+# ---------------------------------------------------------------- a browser
+
+
+class Browser:
+    """One user's cookies; each request on a new connection (gunicorn sync workers close them)."""
+
+    def __init__(self, ports, stats, deadline):
+        self.ports, self.stats, self.deadline = ports, stats, deadline
+        self.cookies = {}
+        self.turn = random.randrange(len(ports))
+        self.lock = threading.Lock()
+
+    def request(self, kind, method, path, form=None, body=None, headers=None, expect=(200,)):
+        if time.monotonic() > self.deadline:
+            raise Failed("deadline")
+        with self.lock:
+            self.turn += 1
+            port = self.ports[self.turn % len(self.ports)]
+            cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        headers = dict(headers or {})
+        if cookie:
+            headers["Cookie"] = cookie
+        if form is not None:
+            body = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        started = time.perf_counter()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+        try:
+            conn.request(method, path, body, headers)
+            response = conn.getresponse()
+            data = response.read().decode("utf-8", "replace")
+        except (OSError, http.client.HTTPException) as exc:
+            self.stats.record(kind, (time.perf_counter() - started) * 1000, None, False,
+                              f"{method} {path}: {exc!r}")
+            raise Failed(kind) from exc
+        finally:
+            conn.close()
+        ms = (time.perf_counter() - started) * 1000
+        with self.lock:
+            for header in response.headers.get_all("Set-Cookie") or []:
+                name, _, rest = header.partition("=")
+                value = rest.split(";", 1)[0]
+                gone = not value or "Max-Age=0" in header or "1970" in header
+                if gone:
+                    self.cookies.pop(name.strip(), None)
+                else:
+                    self.cookies[name.strip()] = value
+        ok = response.status in expect
+        problems = re.findall(r'class="error"[^>]*>([^<]+)<', data)
+        self.stats.record(kind, ms, response.status, ok, f"{method} {path} {problems or repr(data[:120])}")
+        if not ok:
+            raise Failed(kind)
+        return response.status, response.headers, data
+
+
+def csrf(html):
+    match = CSRF.search(html)
+    if not match:
+        raise Failed("no csrf token")
+    return match.group(1) or match.group(2)
+
+
+def location(headers):
+    """The path of a redirect."""
+    return urllib.parse.urlsplit(headers["Location"]).path
+
+
+def twice(fn):
+    """Run fn twice at the same moment (a double click); returns both results or exceptions."""
+    results = [None, None]
+
+    def run(i):
+        try:
+            results[i] = fn()
+        except Failed as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+# ---------------------------------------------------------------- mail
+
+
+class Mailbox:
+    """The aiosmtpd handler: keeps every message; invoice e-mails feed the payers' queue."""
+
+    def __init__(self, stats, issued_at):
+        self.lock = threading.Lock()
+        self.messages = []  # (kind, number, message-id, recipient)
+        self.links = queue.Queue()
+        self.stats, self.issued_at = stats, issued_at
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        message_id = message["Message-ID"] or ""
+        kind = message_id.strip("<").split(".", 1)[0]
+        number = re.search(r"№\s*(\d+)", str(message["Subject"]))
+        number = int(number.group(1)) if number else None
+        with self.lock:
+            self.messages.append((kind, number, message_id, tuple(envelope.rcpt_tos)))
+        if kind == "invoice" and number is not None:
+            text = message.get_body(("plain",)).get_content()
+            token = re.search(r"/i/([A-Za-z0-9_-]{16,64})", text)
+            if number in self.issued_at:
+                self.stats.timing("e-mail arrives (issue → SMTP)", (time.monotonic() - self.issued_at[number]) * 1000)
+            self.links.put((number, token.group(1) if token else None))
+        return "250 OK"
+
+
+# ---------------------------------------------------------------- the users
+
+
+def merchant_user(index, args, ports, stats, deadline, issued, issued_at, lock):
+    """Log in, then issue invoices one after another, like a person at the form."""
+    phone = str(9000000000 + index)
+    browser = Browser(ports, stats, deadline)
+    rng = random.Random(index)
+    try:
+        _, _, html = browser.request("login form", "GET", "/login")
+        browser.request("log in", "POST", "/login", {"phone": phone, "password": PASSWORD,
+                                                      "csrf_token": csrf(html)}, expect=(303,))
+        for k in range(args.invoices_per_merchant):
+            _, _, html = browser.request("issue form", "GET", "/invoices/new")
+            service = re.search(r'<select[^>]*name="service".*?<option[^>]*value="(\d+)"', html, re.S).group(1)
+            kopecks = rng.randrange(100, 5_000_000)
+            amount = f"{kopecks // 100}{rng.choice(',.')}{kopecks % 100:02d}"
+            browser.request("commission (htmx)", "GET", "/invoices/new/commission?" + urllib.parse.urlencode(
+                {"service": service, "amount": amount}), headers={"HX-Request": "true"})
+            _, headers, _ = browser.request("issue", "POST", "/invoices", {
+                "csrf_token": csrf(html), "service": service, "payer_email": f"payer{index}.{k}@example.com",
+                "payer_phone": "9026376577", "req-account": str(100000 + index * 1000 + k),
+                "req-fio": "Иванов Иван", "req-address": "ул. Ленина, 1", "validity_hours": "24",
+                "amount": amount, "comment": f"load {index}.{k}"}, expect=(303,))
+            path = location(headers)
+            number = int(path.rsplit("/", 1)[1])
+            with lock:
+                issued[number] = (index, kopecks)
+                issued_at[number] = time.monotonic()
+            browser.request("invoice page", "GET", path)
+        browser.request("history", "GET", "/invoices")
+    except Failed as exc:
+        stats.failure(f"merchant: {exc}")
+    except Exception as exc:  # a bug here must show, not hang the run
+        stats.failure(f"merchant: {exc!r}")
+
+
+def behaviour(number):
+    """What this payer does with this invoice, fixed by the invoice number."""
+    rng = random.Random(number * 7919)
+    return {"open_only": rng.random() < 0.08, "decline_first": rng.random() < 0.08,
+            "double_pay": rng.random() < 0.10, "double_submit": rng.random() < 0.10,
+            "replay": rng.random() < 0.15}
+
+
+def payer_user(links, ports, stats, deadline, outcome, lock, confirm_timeout):
+    """Take links as they arrive by e-mail and pay them, until the sentinel."""
+    while True:
+        try:
+            item = links.get(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            return
+        if item is None:
+            return
+        number, token = item
+        if token is None:
+            stats.failure("payer: invoice e-mail without a link")
+            continue
+        browser = Browser(ports, stats, deadline)
+        try:
+            result = pay_one(browser, number, token, stats, deadline, confirm_timeout)
+        except Failed as exc:
+            stats.failure(f"payer: {exc}")
+            result = "failed"
+        except Exception as exc:
+            stats.failure(f"payer: {exc!r}")
+            result = "failed"
+        with lock:
+            outcome[number] = result
+
+
+def pay_one(browser, number, token, stats, deadline, confirm_timeout):
+    """One payer and one invoice, as a browser does it; returns "paid" or "opened"."""
+    how = behaviour(number)
+    link = f"/i/{token}"
+    _, _, html = browser.request("payer page", "GET", link)
+    if "Оплатить банковской картой" not in html:
+        raise Failed("payer page without the pay button")
+    browser.request("payment QR", "GET", f"{link}/qr.png")
+    if how["open_only"]:
+        return "opened"
+    cards = [DECLINED_CARD, GOOD_CARD] if how["decline_first"] else [GOOD_CARD]
+    for card in cards:
+        token_value = csrf(html)
+
+        def start():
+            return browser.request("pay (start)", "POST", f"{link}/pay", {"csrf_token": token_value},
+                                   expect=(303,))
+
+        if how["double_pay"]:
+            results = twice(start)
+            good = [r for r in results if not isinstance(r, Failed)]
+            if not good:
+                raise Failed("pay (start) twice")
+            form_path = location(good[-1][1])
+        else:
+            form_path = location(start()[1])
+        _, _, form_html = browser.request("card form", "GET", form_path)
+        card_csrf = csrf(form_html)
+
+        def submit():
+            return browser.request("card submit", "POST", form_path, {
+                "csrf_token": card_csrf, "number": card, "expiry": "12/40", "cvc": "123",
+                "holder": "IVAN IVANOV"}, expect=(303, 200))
+
+        submitted = time.monotonic()
+        if how["double_submit"] and card == GOOD_CARD:
+            if all(isinstance(r, Failed) for r in twice(submit)):
+                raise Failed("card submit twice")
+        else:
+            submit()
+        wait_until = min(deadline, submitted + confirm_timeout)
+        while True:
+            _, _, page = browser.request("card result (refresh)", "GET", form_path)
+            if "Оплата прошла" in page or "Платеж отклонен" in page:
+                break
+            if time.monotonic() > wait_until:
+                raise Failed("card never confirmed")
+            time.sleep(1.0)
+        stats.timing("card confirmed (submit → result page)", (time.monotonic() - submitted) * 1000)
+        if card == DECLINED_CARD:
+            if "Платеж отклонен" not in page:
+                raise Failed("declined card was approved")
+            _, _, html = browser.request("payer page", "GET", link)
+            continue
+        if "Оплата прошла" not in page:
+            raise Failed("good card was declined")
+        if how["replay"]:
+            replay_callback(browser, form_path, token, page)
+    _, _, html = browser.request("payer page", "GET", link)
+    if "Оплатить банковской картой" in html:
+        raise Failed("paid invoice still offers to pay")
+    return "paid"
+
+
+def replay_callback(browser, form_path, token, page):
+    """A gateway that repeats itself: a new event for a settled payment, the same event twice, a forgery."""
+    total = re.search(r"Сумма списания: <strong>([^<]+)</strong>", page).group(1)
+    rubles, kop = re.search(r"(\d[\d\u202f ]*)\.(\d{2})", total).groups()
+    amount_kop = int(re.sub(r"\D", "", rubles)) * 100 + int(kop)
+    body = json.dumps({"event_id": "evt_replay_" + secrets.token_urlsafe(9),
+                       "payment_id": form_path.rsplit("/", 1)[1], "invoice_token": token,
+                       "amount_kop": amount_kop, "currency": "RUB", "status": "succeeded"}).encode()
+    stamp = int(time.time())
+    signature = hmac.new(PAYMENT_SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json", "X-Ckbiz-Signature": f"t={stamp},v1={signature}"}
+    for expected in ("already", "duplicate"):
+        _, _, answer = browser.request("callback replay", "POST", "/payments/demo/callback", body=body,
+                                       headers=headers)
+        if json.loads(answer).get("outcome") != expected:
+            raise Failed(f"callback replay answered {answer!r}, wanted {expected}")
+    forged = {**headers, "X-Ckbiz-Signature": f"t={stamp},v1={'0' * 64}"}
+    browser.request("callback forged", "POST", "/payments/demo/callback", body=body.replace(b"evt_", b"evx_"),
+                    headers=forged, expect=(400,))
+
+
+# ---------------------------------------------------------------- the database, read-only
+
+
+class Reader:
+    """Plain SQL on the load database, without going through the app."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def rows(self, sql, params=()):
+        if self.url.startswith("sqlite:///"):
+            conn = sqlite3.connect(f"file:{self.url[len('sqlite:///'):]}?mode=ro", uri=True, timeout=30)
+            try:
+                return conn.execute(sql, params).fetchall()
+            finally:
+                conn.close()
+        import psycopg2
+
+        conn = psycopg2.connect(self.url)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql.replace("?", "%s"), params)
+                return cur.fetchall()
+        finally:
+            conn.close()
+
+
+def write_sql(url, sql):
+    """One statement of set-up outside the app (the merchants' contact e-mail)."""
+    if url.startswith("sqlite:///"):
+        conn = sqlite3.connect(url[len("sqlite:///"):])
+        with conn:
+            conn.execute(sql)
+        conn.close()
+        return
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    with conn, conn.cursor() as cur:
+        cur.execute(sql)
+    conn.close()
+
+
+# ---------------------------------------------------------------- one run
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare_postgres():
+    """Our own database, fresh; our own Redis db, empty."""
+    import redis
+
+    subprocess.run(["dropdb", *PG_ADMIN, "--if-exists", PG_DATABASE], check=True, capture_output=True)
+    subprocess.run(["createdb", *PG_ADMIN, PG_DATABASE], check=True, capture_output=True)
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def run(backend, args):
+    """One full load on one backend; returns (report text, ok)."""
+    started = time.monotonic()
+    deadline = started + args.timeout
+    folder = tempfile.mkdtemp(prefix=f"ckbiz-load-{backend}-")
+    stats = Stats()
+    issued, issued_at, outcome, lock = {}, {}, {}, threading.Lock()
+    mailbox = Mailbox(stats, issued_at)
+    from aiosmtpd.controller import Controller
+
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    ports = [free_port()] + ([free_port()] if backend == "postgres" else [])
+    if backend == "postgres":
+        prepare_postgres()
+        database_url, huey_url, extra = PG_URL, REDIS_URL, {"RATELIMIT_STORAGE_URL": REDIS_URL}
+    else:
+        database_url, huey_url, extra = f"sqlite:///{folder}/ckbiz.db", "", {}
+    env = environment(folder, database_url, huey_url, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port,
+                      BASE_URL=f"http://127.0.0.1:{ports[0]}", SETTLEMENT_DELAY_MINUTES=0,
+                      SMS_DAILY_LIMIT=100000, **extra)
+    processes, logs, checks = [], [], []
+    try:
+        flask(env, "init-db", timeout=120)
+        flask(env, "demo", "--password", PASSWORD, "--merchants", str(args.merchants), timeout=300)
+        write_sql(database_url, "UPDATE merchant SET email = 'shop' || id || '@example.com'")
+        setup_s = time.monotonic() - started
+        for i, port in enumerate(ports):
+            logs.append(os.path.join(folder, f"web{i}.log"))
+            processes.append(web(env, port, logs[-1], workers=args.web_workers))
+        consumers = [()] if backend == "sqlite" else [(), ("--no-periodic",)]
+        for i, options in enumerate(consumers):
+            logs.append(os.path.join(folder, f"worker{i}.log"))
+            processes.append(worker(env, logs[-1], *options))
+
+        load_started = time.monotonic()
+        merchants = [threading.Thread(target=merchant_user, daemon=True,
+                                      args=(i, args, ports, stats, deadline, issued, issued_at, lock))
+                     for i in range(args.merchants)]
+        payers = [threading.Thread(target=payer_user, daemon=True,
+                                   args=(mailbox.links, ports, stats, deadline, outcome, lock,
+                                         args.confirm_timeout))
+                  for _ in range(args.payers)]
+        for t in merchants + payers:
+            t.start()
+        for t in merchants:
+            t.join(max(0, deadline - time.monotonic()))
+        merchants_s = time.monotonic() - load_started
+        # Every issued invoice's e-mail reaches a payer; then the payers may go home.
+        while time.monotonic() < deadline and sum(
+                1 for m in list(mailbox.messages) if m[0] == "invoice") < len(issued):
+            time.sleep(0.2)
+        for _ in payers:
+            mailbox.links.put(None)
+        for t in payers:
+            t.join(max(0, deadline - time.monotonic()))
+        load_s = time.monotonic() - load_started
+        timed_out = any(t.is_alive() for t in merchants + payers)
+
+        reader = Reader(database_url)
+        paid = {n for n, r in outcome.items() if r == "paid"}
+        expected_mail = len(issued) + 2 * len(paid)
+        sms_path = os.path.join(folder, "sms.log")
+
+        def drained():
+            busy = reader.rows("SELECT COUNT(*) FROM delivery WHERE state IN ('pending', 'sending')")[0][0]
+            settled = not args.settle or reader.rows(
+                "SELECT COUNT(*) FROM invoice WHERE status = 'paid'")[0][0] == 0
+            return busy == 0 and len(mailbox.messages) >= expected_mail and settled and sms_lines() >= len(issued)
+
+        def sms_lines():
+            if not os.path.exists(sms_path):
+                return 0
+            with open(sms_path, encoding="utf-8") as fh:
+                return sum(1 for _ in fh)
+
+        while time.monotonic() < deadline and not drained():
+            time.sleep(0.5)
+        drained_ok = drained()
+        time.sleep(args.quiet)  # a late duplicate would arrive now
+        drain_s = time.monotonic() - load_started - load_s
+
+        # ------------------------------------------------------------ checks
+        def check(name, ok, detail=""):
+            checks.append((name, bool(ok), detail))
+
+        check("finished before the deadline", not timed_out and drained_ok,
+              f"load {load_s:.0f} s, drain {drain_s:.0f} s, deadline {args.timeout} s")
+        wanted = args.merchants * args.invoices_per_merchant
+        check("every merchant issued every invoice", len(issued) == wanted and not any(
+            k.startswith("merchant") for k in stats.flow_failures), f"{len(issued)} of {wanted}")
+        check("every payer flow completed", not stats.flow_failures and len(outcome) == len(issued),
+              f"{len(outcome)} invoices handled, {len(paid)} paid; failures: {dict(stats.flow_failures) or 0}")
+        total_requests = sum(len(v) for k, v in stats.ms.items() if "→" not in k)
+        check("zero 5xx", not stats.server_errors, f"{sum(stats.server_errors.values())} of {total_requests} "
+              f"requests {dict(stats.server_errors) or ''}")
+        check("zero unexpected answers", not stats.errors, f"{dict(stats.errors) or 0}")
+        locked, tracebacks = Counter(), Counter()
+        for path in logs:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                text = fh.read()
+            locked[os.path.basename(path)] = text.lower().count("database is locked")
+            tracebacks[os.path.basename(path)] = text.count("Traceback")
+        check('zero "database is locked" in any log', not sum(locked.values()), f"{dict(+locked) or 0}")
+        check("zero tracebacks in any log", not sum(tracebacks.values()), f"{dict(+tracebacks) or 0}")
+
+        mail = list(mailbox.messages)
+        per = Counter((kind, number) for kind, number, _, _ in mail)
+        ids = Counter(mid for _, _, mid, _ in mail)
+        want = Counter({("invoice", n): 1 for n in issued})
+        for n in paid:
+            want[("paid_notice", n)] = 1
+            want[("payment_received", n)] = 1
+        wrong = {f"{k[0]} {k[1]}": per[k] for k in set(per) | set(want) if per[k] != want[k]}
+        check("every e-mail sent exactly once", not wrong and all(v == 1 for v in ids.values()),
+              f"{len(mail)} messages, {len(ids)} Message-IDs, expected {sum(want.values())}"
+              + (f"; wrong: {dict(list(wrong.items())[:8])}" if wrong else ""))
+        sms = Counter()
+        if os.path.exists(sms_path):
+            with open(sms_path, encoding="utf-8") as fh:
+                for line in fh:
+                    found = re.search(r"№\s*(\d+)", line)
+                    sms[int(found.group(1)) if found else None] += 1
+        check("every SMS sent exactly once", sms == Counter({n: 1 for n in issued}),
+              f"{sum(sms.values())} SMS for {len(issued)} invoices")
+        states = Counter(dict(reader.rows("SELECT state, COUNT(*) FROM delivery GROUP BY state")))
+        check("outbox drained: every delivery row sent", set(states) <= {"sent"} and
+              states["sent"] == len(issued) * 2 + len(paid) * 2, f"{dict(states)}")
+
+        invoices = {n: (status, amount, commission) for n, status, amount, commission in reader.rows(
+            "SELECT number, status, amount_kop, commission_kop FROM invoice")}
+        check("every amount stored exactly as typed", all(
+            invoices.get(n, (None, None))[1] == kop for n, (_, kop) in issued.items()) and len(invoices) == len(issued),
+            f"{len(invoices)} invoices in the database")
+        final = "transferred" if args.settle else None
+        db_paid = {n for n, (status, _, _) in invoices.items() if status in ("paid", "transferred")}
+        check("paid in the database = paid by the payers", db_paid == paid and (
+            final is None or all(invoices[n][0] == final for n in paid)),
+            f"{len(db_paid)} paid ({Counter(s for s, _, _ in invoices.values())})")
+        succeeded = Counter(n for (n,) in reader.rows("SELECT invoice_id FROM payment WHERE status = 'succeeded'"))
+        check("every payment recorded once", all(succeeded[n] == 1 for n in paid) and set(succeeded) == paid,
+              f"{sum(succeeded.values())} successful payments for {len(paid)} paid invoices")
+        attention = reader.rows("SELECT COUNT(*) FROM payment WHERE attention <> ''")[0][0]
+        check("no payment flagged (refund, mismatch)", attention == 0, f"{attention}")
+        paid_sum = reader.rows("SELECT COALESCE(SUM(amount_kop), 0) FROM payment WHERE status = 'succeeded'")[0][0]
+        owed = sum(invoices[n][1] + invoices[n][2] for n in paid)
+        typed = sum(issued[n][1] for n in paid)
+        check("sum of payments = sum of amount + commission, to the kopeck",
+              paid_sum == owed and typed == sum(invoices[n][1] for n in paid),
+              f"{paid_sum} = {owed} kopecks")
+        viewed = Counter(n for (n,) in reader.rows("SELECT invoice_id FROM invoice_event WHERE kind = 'viewed'"))
+        check("first view recorded once per invoice", viewed == Counter({n: 1 for n in outcome}),
+              f"{sum(viewed.values())} for {len(outcome)} opened")
+    finally:
+        for process in reversed(processes):
+            process.stop()
+        smtp.stop()
+
+    ok = all(passed for _, passed, _ in checks)
+    lines = [f"\n### {backend}: {'PASS' if ok else 'FAIL'}\n",
+             f"{args.merchants} merchants × {args.invoices_per_merchant} invoices, {args.payers} payers; "
+             + ("gunicorn ×1" if backend == "sqlite" else "gunicorn ×2 (requests alternate), Redis queue")
+             + f" with {args.web_workers} sync workers each, {len(consumers)} consumer(s). "
+             f"Set-up {setup_s:.0f} s, merchants done in {merchants_s:.0f} s, load {load_s:.0f} s, "
+             f"drained {drain_s:.0f} s later; {total_requests} requests ({total_requests / max(load_s, 0.001):.0f}/s).\n",
+             "| request | count | p50 ms | p95 ms | p99 ms | max ms | 5xx | errors |",
+             "|---|---|---|---|---|---|---|---|"]
+    for kind, values in stats.ms.items():
+        values = sorted(values)
+        lines.append(f"| {kind} | {len(values)} | {percentile(values, 50):.0f} | {percentile(values, 95):.0f} | "
+                     f"{percentile(values, 99):.0f} | {values[-1]:.0f} | {stats.server_errors[kind]} | "
+                     f"{stats.errors[kind]} |")
+    lines += ["", "| check | result | detail |", "|---|---|---|"]
+    lines += [f"| {name} | {'ok' if passed else 'FAILED'} | {detail} |" for name, passed, detail in checks]
+    if stats.samples:
+        lines += ["", "First unexpected answers:", *[f"- {s}" for s in stats.samples]]
+    if ok and not args.keep:
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        lines.append(f"\nlogs and database kept in {folder}")
+    return "\n".join(lines), ok
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="sqlite")
+    parser.add_argument("--short", action="store_true",
+                        help="CI size: 10 merchants × 3 invoices, 40 payers, 90 s deadline per backend")
+    parser.add_argument("--merchants", type=int)
+    parser.add_argument("--payers", type=int)
+    parser.add_argument("--invoices-per-merchant", type=int)
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn sync workers per web process")
+    parser.add_argument("--timeout", type=int, help="seconds per backend before the run fails")
+    parser.add_argument("--confirm-timeout", type=int, default=90, help="seconds a payer waits for the bank")
+    parser.add_argument("--settle", action=argparse.BooleanOptionalAction,
+                        help="wait for the periodic settlement (up to a minute; default: on unless --short)")
+    parser.add_argument("--quiet", type=float, default=3.0, help="seconds to wait for late duplicates")
+    parser.add_argument("--keep", action="store_true", help="keep logs and database even when all passed")
+    args = parser.parse_args()
+    size = (10, 40, 3, 90) if args.short else (50, 200, 10, 900)
+    for name, value in zip(("merchants", "payers", "invoices_per_merchant", "timeout"), size):
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.settle is None:
+        args.settle = not args.short
+    backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
+    results = []
+    for backend in backends:
+        report, ok = run(backend, args)
+        print(report, flush=True)
+        results.append(ok)
+    sys.exit(0 if all(results) else 1)
+
+
+if __name__ == "__main__":
+    main()
