@@ -22,6 +22,8 @@ def create_app(test_config=None):
     os.makedirs(app.instance_path, exist_ok=True)
     config.load(app, test_config)
 
+    if db.obj is not None:  # a second app in one process (tests): free the first one's pool
+        db.obj.close_all()
     db.initialize(database.connect(app.config["DATABASE_URL"], app.config["DATABASE_TIMEOUT"]))
     app.teardown_request(_close_database)
 

@@ -2,6 +2,7 @@
 import os
 from datetime import UTC, datetime
 
+from peewee import SqliteDatabase
 from playhouse import db_url
 from playhouse.migrations import Runner
 
@@ -15,19 +16,33 @@ SQLITE_PRAGMAS = {
 }
 
 
+# Connections outlive requests: opening one (and, on SQLite, setting its pragmas)
+# cost more than all the queries of a history page. Idle ones are renewed after
+# STALE_SECONDS so a restarted PostgreSQL is not remembered for long.
+POOLED = {"sqlite": "sqlite+pool", "postgres": "postgres+pool", "postgresql": "postgresql+pool"}
+STALE_SECONDS = 300
+
+
 def connect(url, timeout=10):
-    """A Database for the URL; SQLite gets WAL, a busy timeout and IMMEDIATE writes."""
-    if url.startswith("sqlite"):
+    """A pooled Database for the URL; SQLite gets WAL, a busy timeout and IMMEDIATE writes."""
+    scheme, separator, rest = url.partition("://")
+    pooled = POOLED.get(scheme, scheme) + separator + rest
+    pool = {"max_connections": None, "stale_timeout": STALE_SECONDS}
+    if scheme.startswith("sqlite"):
         # A deferred transaction that reads and then writes fails at once with
         # "database is locked", ignoring the busy timeout; IMMEDIATE waits.
-        return db_url.connect(url, pragmas=SQLITE_PRAGMAS, timeout=timeout, lock_type="IMMEDIATE")
-    return db_url.connect(url)
+        # A pooled connection serves one thread at a time, but not always the same one.
+        database = db_url.connect(pooled, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE",
+                                  check_same_thread=False, **pool)
+        # The pool takes `timeout` as its own wait for a free connection; this is SQLite's.
+        database.timeout = timeout
+        return database
+    return db_url.connect(pooled, **pool)
 
 
 def is_sqlite(database):
     """True when the database (or the proxy's target) is SQLite."""
-    target = getattr(database, "obj", database)
-    return target.__class__.__name__.startswith("Sqlite")
+    return isinstance(getattr(database, "obj", database), SqliteDatabase)
 
 
 def migrate(database):

@@ -48,7 +48,7 @@ def respond(invoice, message, status=200, level="info"):
             return render_template(DETAILS[target], oob_row=target == "invoice-dialog",
                                    **invoice_details(fresh)), status, toast(
                 message, level)
-        return render_template("history/_row.html", invoice=fresh, tz=current_user.timezone), status, toast(
+        return render_template("history/_rows.html", invoices=[fresh], tz=current_user.timezone), status, toast(
             message, level)
     flash(message, "error" if level == "error" else "success")
     return redirect(safe_next(request.form.get("next")) or url_for("invoices.show", number=invoice.number), 303)
