@@ -10,7 +10,7 @@ from flask import current_app
 from . import accounts, mailer, messages, sms
 from .database import utcnow
 from .extensions import db
-from .models import Delivery, InvoiceEvent, new_token
+from .models import Delivery, Invoice, InvoiceEvent, Merchant, new_token
 
 MAX_ATTEMPTS = 6
 SENT_EVENTS = {"email": "email_sent", "sms": "sms_sent"}
@@ -76,6 +76,9 @@ def deliver(delivery_id):
     if lifetime and delivery.created_at < utcnow() - lifetime:
         # Whoever asked has stopped waiting; a password or code arriving now only confuses.
         return _failed(delivery, sms.SmsError("request older than the code's lifetime", retryable=False))
+    problem = _ownership_problem(delivery)
+    if problem:
+        return _failed(delivery, NotOwned(problem))
     try:
         if delivery.channel == "email":
             mailer.send(messages.email(delivery))
@@ -93,6 +96,30 @@ def deliver(delivery_id):
             InvoiceEvent.create(invoice=delivery.invoice_id, kind=SENT_EVENTS[delivery.channel],
                                 note=delivery.recipient)
     return "sent"
+
+
+class NotOwned(Exception):
+    """An outbox row whose merchant does not own what it would send: never sent, never retried."""
+
+    retryable = False
+
+
+def _ownership_problem(delivery):
+    """Why the row must not be sent, or None.
+
+    The task runs later than the request that wrote the row and trusts only what it
+    re-reads now: one merchant's invoice never goes out on another merchant's row,
+    and a temporary password only ever goes to its own merchant's phone.
+    """
+    if delivery.invoice_id:
+        owner = Invoice.select(Invoice.merchant).where(Invoice.number == delivery.invoice_id).scalar()
+        if owner != delivery.merchant_id:
+            return f"invoice {delivery.invoice_id} is not merchant {delivery.merchant_id}'s"
+    elif delivery.kind == "password":
+        phone = Merchant.select(Merchant.phone).where(Merchant.id == delivery.merchant_id).scalar()
+        if phone != delivery.recipient:
+            return "temporary password addressed to another phone than the merchant's"
+    return None
 
 
 def _short_lived():

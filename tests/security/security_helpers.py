@@ -1,0 +1,57 @@
+"""Shared pieces of the security suite: snapshots of the database and a second merchant."""
+import pytest
+
+from ckbiz.extensions import db
+from ckbiz.models import MODELS, Delivery, Invoice, InvoiceEvent, Merchant, Organisation, Service
+from conftest import AuthActions
+from factories import other_merchant
+
+# Counters and captchas change on every login or page view by design; everything else must not.
+VOLATILE = ("Captcha", "RateCounter")
+
+OTHER_PHONE, OTHER_PASSWORD = "9037778899", "other password"
+
+
+def table_counts(app):
+    """Rows per table, apart from rate counters and captchas."""
+    with app.app_context(), db.connection_context():
+        return {m.__name__: m.select().count() for m in MODELS if m.__name__ not in VOLATILE}
+
+
+def rows_of(app, merchant):
+    """Every row the merchant owns, column by column, to compare before and after an attack."""
+    with app.app_context(), db.connection_context():
+        numbers = Invoice.select(Invoice.number).where(Invoice.merchant == merchant.id)
+        return {
+            "merchant": list(Merchant.select().where(Merchant.id == merchant.id).dicts()),
+            "organisations": list(Organisation.select().where(Organisation.merchant == merchant.id)
+                                  .order_by(Organisation.id).dicts()),
+            "services": list(Service.select().where(Service.merchant == merchant.id).order_by(Service.id).dicts()),
+            "invoices": list(Invoice.select().where(Invoice.merchant == merchant.id)
+                             .order_by(Invoice.number).dicts()),
+            "events": list(InvoiceEvent.select().where(InvoiceEvent.invoice.in_(numbers))
+                           .order_by(InvoiceEvent.id).dicts()),
+            "deliveries": list(Delivery.select().where(Delivery.merchant == merchant.id)
+                               .order_by(Delivery.id).dicts()),
+        }
+
+
+@pytest.fixture
+def intruder(app):
+    """A second merchant, logged in on a client of its own."""
+    merchant = other_merchant(app, OTHER_PHONE, OTHER_PASSWORD)
+    client = app.test_client()
+    response = AuthActions(client).login(OTHER_PHONE, OTHER_PASSWORD)
+    assert response.status_code == 303
+    client.merchant = merchant
+    return client
+
+
+def issue_data(client, service_id, **overrides):
+    """A valid «Выставить счет» form for a demo service, with the client's CSRF token."""
+    from conftest import csrf_token
+
+    return {"csrf_token": csrf_token(client, "/invoices/new"), "service": service_id,
+            "payer_phone": "9026376577", "payer_email": "", "comment": "", "validity_hours": "24",
+            "amount": "100", "req-account": "34234234", "req-fio": "Иванов Иван", "req-address": "",
+            "req-month": "04.2016", **overrides}

@@ -1,0 +1,157 @@
+"""Tenant isolation: another merchant's invoices and services answer 404 to everything, and nothing moves."""
+import re
+
+import pytest
+
+from ckbiz import deliveries
+from ckbiz.extensions import db
+from ckbiz.models import Delivery, Invoice, Merchant, Service
+from conftest import csrf_token
+from factories import make_invoice
+from security_helpers import intruder, issue_data, rows_of, table_counts  # noqa: F401 (intruder is a fixture)
+
+# Arguments that are secrets handed out on purpose: the payer link, the gateway's own
+# payment id (the card form the payer is sent to), the gateway name in its signed
+# callback, a static file. Everything else names something a merchant owns.
+PUBLIC_ARGUMENTS = {"token", "payment", "gateway", "filename"}
+HTMX_TARGETS = ("dialog-slot", "invoice-dialog", "invoice-page", "rename-dialog", "history-results")
+# A body that would pass every form of these routes if the object were the intruder's own.
+SERVICE_FORM = {"name": "ООО Ромашка", "inn": "7707083893", "kpp": "773601001",
+                "account": "40702810500000001234", "bik": "044525225", "bank_name": "ПАО Сбербанк",
+                "corr_account": "30101810400000000225", "recipient": "", "display_name": "Захвачено",
+                "title": "букеты", "category": "Торговля", "percent": "1", "minimum": "0", "maximum": "",
+                "fields-0-label": "НОМЕР", "fields-0-kind": "digits", "key": "0"}
+BODY = {"confirm": "1", "email": "thief@example.com", **SERVICE_FORM}
+
+
+@pytest.fixture
+def victim(app, merchant):
+    """The first merchant, with an issued invoice and own services enabled."""
+    app.config["MERCHANT_SERVICES"] = "self"
+    invoice = make_invoice(app, merchant, key="777000")
+    with app.app_context(), db.connection_context():
+        service = Service.of(merchant).first()
+    return {"number": invoice.number, "service_id": service.id}
+
+
+def owned_rules(app):
+    """Every rule whose arguments name a merchant's object."""
+    return [r for r in app.url_map.iter_rules() if r.arguments and not r.arguments & PUBLIC_ARGUMENTS]
+
+
+def path_for(rule, values):
+    path = rule.rule
+    for name in rule.arguments:
+        path = re.sub(rf"<(\w+:)?{name}>", str(values[name]), path)
+    return path
+
+
+def test_the_walk_covers_every_route_that_takes_an_id(app):
+    endpoints = {r.endpoint for r in owned_rules(app)}
+    assert endpoints == {
+        "invoices.show", "invoices.deliveries_table", "actions.remind", "actions.mark_paid", "actions.cancel",
+        "actions.send", "actions.repeat", "settings.rename", "settings.edit_service"}
+
+
+def test_another_merchants_objects_answer_404_to_every_method_and_change_nothing(app, merchant, victim, intruder):
+    counts, owned = table_counts(app), rows_of(app, merchant)
+    token = csrf_token(intruder, "/settings")
+    tried = 0
+    for rule in owned_rules(app):
+        path = path_for(rule, victim)
+        variants = [{}] + [{"HX-Request": "true", "HX-Target": t} for t in HTMX_TARGETS + (
+            f"invoice-{victim['number']}",)]
+        for headers in variants:
+            if "GET" in rule.methods:
+                response = intruder.get(path, headers=headers)
+                assert response.status_code == 404, ("GET", path, headers, response.status_code)
+                tried += 1
+            if "POST" in rule.methods:
+                response = intruder.post(path, data={**BODY, "csrf_token": token},
+                                         headers={**headers, "X-CSRFToken": token})
+                assert response.status_code == 404, ("POST", path, headers, response.status_code)
+                tried += 1
+    assert tried >= 60
+    assert table_counts(app) == counts
+    assert rows_of(app, merchant) == owned
+
+
+def test_the_same_requests_work_for_the_owner(app, client, auth, merchant, victim):
+    """The 404s above come from ownership, not from a broken request."""
+    auth.login()
+    number = victim["number"]
+    assert client.get(f"/invoices/{number}").status_code == 200
+    assert client.get(f"/settings/services/{victim['service_id']}").status_code == 200
+    token = csrf_token(client, "/settings")
+    response = client.post(f"/invoices/{number}/cancel", data={"confirm": "1", "csrf_token": token})
+    assert response.status_code == 303
+    with app.app_context(), db.connection_context():
+        assert Invoice.get_by_id(number).status == "cancelled"
+
+
+def test_history_search_csv_and_totals_never_show_another_merchants_invoices(app, merchant, victim, intruder):
+    number = victim["number"]
+    for q in (str(number), "777000", "9026376577", "payer@example.com"):
+        html = intruder.get("/invoices", query_string={"q": q},
+                            headers={"HX-Request": "true", "HX-Target": "history-results"}).get_data(as_text=True)
+        assert "Ничего не найдено" in html and f"/invoices/{number}" not in html
+        csv = intruder.get("/invoices.csv", query_string={"q": q}).get_data(as_text=True)
+        assert len(csv.strip().splitlines()) == 1  # the header alone
+        assert "200.00" not in intruder.get("/invoices/totals", query_string={"q": q}).get_data(as_text=True)
+
+
+def test_a_merchant_id_smuggled_into_the_issue_form_is_ignored(app, merchant, victim, intruder):
+    with app.app_context(), db.connection_context():
+        own = Service.of(intruder.merchant).first()
+    data = issue_data(intruder, own.id, merchant_id=merchant.id, merchant=merchant.id)
+    response = intruder.post(f"/invoices?merchant_id={merchant.id}&merchant={merchant.id}", data=data)
+    assert response.status_code == 303
+    with app.app_context(), db.connection_context():
+        newest = Invoice.select().order_by(Invoice.number.desc()).first()
+        assert newest.merchant_id == intruder.merchant.id
+        assert Invoice.select().where(Invoice.merchant == merchant.id).count() == 1
+
+
+def test_another_merchants_service_cannot_be_picked_in_the_issue_form(app, merchant, victim, intruder):
+    counts = table_counts(app)
+    data = {"csrf_token": csrf_token(intruder, "/invoices/new"), "service": victim["service_id"],
+            "payer_phone": "9026376577", "validity_hours": "24", "amount": "10"}
+    assert intruder.post("/invoices", data=data).status_code == 422
+    assert intruder.post("/invoices/preview", data=data).status_code == 422
+    for path in ("/invoices/new/fields", "/invoices/new/commission"):
+        response = intruder.get(path, query_string={"service": victim["service_id"], "amount": "10"})
+        assert response.status_code == 404, path
+    assert table_counts(app) == counts
+
+
+def test_a_merchant_id_smuggled_into_settings_and_queries_is_ignored(app, merchant, victim, intruder):
+    owned = rows_of(app, merchant)
+    token = csrf_token(intruder, "/settings")
+    response = intruder.post(f"/settings?merchant_id={merchant.id}", data={
+        "csrf_token": token, "merchant_id": merchant.id, "id": merchant.id, "default_validity_hours": "5",
+        "email": "thief@example.com", "timezone": "Asia/Omsk"})
+    assert response.status_code == 303
+    html = intruder.get(f"/invoices?merchant_id={merchant.id}&merchant={merchant.id}").get_data(as_text=True)
+    assert "777000" not in html
+    assert "777000" not in intruder.get(f"/invoices.csv?merchant_id={merchant.id}").get_data(as_text=True)
+    assert rows_of(app, merchant) == owned
+    with app.app_context(), db.connection_context():
+        assert Merchant.get_by_id(intruder.merchant.id).email == "thief@example.com"
+
+
+def test_a_delivery_pointing_at_another_merchants_invoice_is_never_sent(app, merchant, victim, intruder, smtp):
+    """The task re-reads the row and its invoice when it runs: an outbox row whose merchant
+    is not the invoice's (a bug, or a row written by hand) fails instead of mailing one
+    merchant's invoice under another's name."""
+    with app.app_context(), db.connection_context():
+        row = deliveries.add(intruder.merchant.id, victim["number"], "email", "sent_to", "thief@example.com")
+        assert deliveries.deliver(row.id) == "failed"
+        assert Delivery.get_by_id(row.id).state == "failed"
+    assert all("thief@example.com" not in rcpts for _, rcpts, _ in smtp.messages)
+
+
+def test_a_temporary_password_goes_only_to_its_own_merchants_phone(app, merchant, intruder):
+    with app.app_context(), db.connection_context():
+        row = deliveries.add(merchant.id, None, "sms", "password", intruder.merchant.phone)
+        assert deliveries.deliver(row.id) == "failed"
+        assert Merchant.get_by_id(merchant.id).temp_password_hash is None
