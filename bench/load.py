@@ -64,6 +64,24 @@ class Failed(Exception):
     """One step of a simulated user went wrong (already counted in the stats)."""
 
 
+class Deadline:
+    """The moment a run gives up; brought forward at once when a server process dies."""
+
+    def __init__(self, seconds):
+        self.at = time.monotonic() + seconds
+        self.reason = ""
+
+    def stop(self, reason):
+        self.reason = self.reason or reason
+        self.at = min(self.at, time.monotonic())
+
+    def left(self):
+        return self.at - time.monotonic()
+
+    def passed(self):
+        return self.left() <= 0
+
+
 # ---------------------------------------------------------------- measuring
 
 
@@ -119,8 +137,8 @@ class Browser:
         self.lock = threading.Lock()
 
     def request(self, kind, method, path, form=None, body=None, headers=None, expect=(200,)):
-        if time.monotonic() > self.deadline:
-            raise Failed("deadline")
+        if self.deadline.passed():
+            raise Failed(self.deadline.reason or "deadline")
         with self.lock:
             self.turn += 1
             port = self.ports[self.turn % len(self.ports)]
@@ -268,10 +286,12 @@ def behaviour(number):
 def payer_user(links, ports, stats, deadline, outcome, lock, confirm_timeout):
     """Take links as they arrive by e-mail and pay them, until the sentinel."""
     while True:
-        try:
-            item = links.get(timeout=max(0.1, deadline - time.monotonic()))
-        except queue.Empty:
+        if deadline.passed():
             return
+        try:
+            item = links.get(timeout=0.5)
+        except queue.Empty:
+            continue
         if item is None:
             return
         number, token = item
@@ -331,7 +351,7 @@ def pay_one(browser, number, token, stats, deadline, confirm_timeout):
                 raise Failed("card submit twice")
         else:
             submit()
-        wait_until = min(deadline, submitted + confirm_timeout)
+        wait_until = min(deadline.at, submitted + confirm_timeout)
         while True:
             _, _, page = browser.request("card result (refresh)", "GET", form_path)
             if "Оплата прошла" in page or "Платеж отклонен" in page:
@@ -440,7 +460,7 @@ def prepare_postgres():
 def run(backend, args):
     """One full load on one backend; returns (report text, ok)."""
     started = time.monotonic()
-    deadline = started + args.timeout
+    deadline = Deadline(args.timeout)
     folder = tempfile.mkdtemp(prefix=f"ckbiz-load-{backend}-")
     stats = Stats()
     issued, issued_at, outcome, lock = {}, {}, {}, threading.Lock()
@@ -482,17 +502,24 @@ def run(backend, args):
                   for _ in range(args.payers)]
         for t in merchants + payers:
             t.start()
-        for t in merchants:
-            t.join(max(0, deadline - time.monotonic()))
+        def wait(predicate):
+            """Poll until predicate() or the deadline; a dead server process ends the wait at once."""
+            while not deadline.passed():
+                for process, log in zip(processes, logs):
+                    if process.proc.poll() is not None:
+                        deadline.stop(f"{os.path.basename(log)} exited with {process.proc.returncode}")
+                if predicate():
+                    return True
+                time.sleep(0.2)
+            return predicate()
+
+        wait(lambda: not any(t.is_alive() for t in merchants))
         merchants_s = time.monotonic() - load_started
         # Every issued invoice's e-mail reaches a payer; then the payers may go home.
-        while time.monotonic() < deadline and sum(
-                1 for m in list(mailbox.messages) if m[0] == "invoice") < len(issued):
-            time.sleep(0.2)
+        wait(lambda: sum(1 for m in list(mailbox.messages) if m[0] == "invoice") >= len(issued))
         for _ in payers:
             mailbox.links.put(None)
-        for t in payers:
-            t.join(max(0, deadline - time.monotonic()))
+        wait(lambda: not any(t.is_alive() for t in payers))
         load_s = time.monotonic() - load_started
         timed_out = any(t.is_alive() for t in merchants + payers)
 
@@ -513,9 +540,7 @@ def run(backend, args):
             with open(sms_path, encoding="utf-8") as fh:
                 return sum(1 for _ in fh)
 
-        while time.monotonic() < deadline and not drained():
-            time.sleep(0.5)
-        drained_ok = drained()
+        drained_ok = wait(drained)
         time.sleep(args.quiet)  # a late duplicate would arrive now
         drain_s = time.monotonic() - load_started - load_s
 
@@ -523,8 +548,8 @@ def run(backend, args):
         def check(name, ok, detail=""):
             checks.append((name, bool(ok), detail))
 
-        check("finished before the deadline", not timed_out and drained_ok,
-              f"load {load_s:.0f} s, drain {drain_s:.0f} s, deadline {args.timeout} s")
+        check("finished before the deadline", not timed_out and drained_ok and not deadline.reason,
+              f"load {load_s:.0f} s, drain {drain_s:.0f} s, deadline {args.timeout} s {deadline.reason}")
         wanted = args.merchants * args.invoices_per_merchant
         check("every merchant issued every invoice", len(issued) == wanted and not any(
             k.startswith("merchant") for k in stats.flow_failures), f"{len(issued)} of {wanted}")
@@ -604,7 +629,7 @@ def run(backend, args):
              f"drained {drain_s:.0f} s later; {total_requests} requests ({total_requests / max(load_s, 0.001):.0f}/s).\n",
              "| request | count | p50 ms | p95 ms | p99 ms | max ms | 5xx | errors |",
              "|---|---|---|---|---|---|---|---|"]
-    for kind, values in stats.ms.items():
+    for kind, values in sorted(stats.ms.items(), key=lambda item: "→" in item[0]):
         values = sorted(values)
         lines.append(f"| {kind} | {len(values)} | {percentile(values, 50):.0f} | {percentile(values, 95):.0f} | "
                      f"{percentile(values, 99):.0f} | {values[-1]:.0f} | {stats.server_errors[kind]} | "
