@@ -3,7 +3,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from peewee import InterfaceError, OperationalError
+from peewee import InterfaceError, InternalError, OperationalError
 
 from .extensions import db, huey
 
@@ -58,10 +58,25 @@ def _check_queue():
     return "ok"
 
 
+# SQLSTATE of PostgreSQL's "cannot execute INSERT in a read-only transaction" (a hot
+# standby, or default_transaction_read_only during maintenance); psycopg2 raises it as an
+# InternalError, unlike SQLite's read-only OperationalError.
+READ_ONLY_SQL_TRANSACTION = "25006"
+
+
+@bp.app_errorhandler(InternalError)
+def database_internal_error(error):
+    """A read-only PostgreSQL is unavailable for writing, like a locked SQLite; the rest stays a 500."""
+    cause = getattr(error, "orig", None) or error.__context__  # the driver's own exception
+    if getattr(cause, "pgcode", None) == READ_ONLY_SQL_TRANSACTION:
+        return database_unavailable(error)
+    raise error
+
+
 @bp.app_errorhandler(OperationalError)
 @bp.app_errorhandler(InterfaceError)
 def database_unavailable(error):
-    """The database is down or locked past its timeout: a clear 503, never a 500."""
+    """The database is down, locked past its timeout or read-only: a clear 503, never a 500."""
     current_app.logger.warning("database unavailable: %s", error)
     headers = {"Retry-After": "5"}
     if request.headers.get("HX-Request"):

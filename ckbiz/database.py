@@ -1,6 +1,7 @@
 """The peewee database: built from DATABASE_URL, migrated by init-db."""
 import os
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from peewee import SqliteDatabase
 from playhouse import db_url
@@ -32,12 +33,27 @@ def connect(url, timeout=10):
         # A deferred transaction that reads and then writes fails at once with
         # "database is locked", ignoring the busy timeout; IMMEDIATE waits.
         # A pooled connection serves one thread at a time, but not always the same one.
+        pooled, options = sqlite_uri(pooled)
         database = db_url.connect(pooled, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE",
-                                  check_same_thread=False, **pool)
+                                  check_same_thread=False, **options, **pool)
         # The pool takes `timeout` as its own wait for a free connection; this is SQLite's.
         database.timeout = timeout
         return database
     return db_url.connect(pooled, **pool)
+
+
+def sqlite_uri(url):
+    """Hand a SQLite URL's query to SQLite itself, as a `file:` URI.
+
+    sqlite:////var/lib/ckbiz/ckbiz.db?mode=ro opens the file read-only (a replica, a
+    maintenance window): writes then fail, and the app answers them with a 503.
+    Returns the URL without its query and the extra connect() arguments.
+    """
+    base, _, query = url.partition("?")
+    if not query:
+        return url, {}
+    path = base.partition(":///")[2]
+    return base, {"database": f"file:{quote(path)}?{query}", "uri": True}
 
 
 def is_sqlite(database):

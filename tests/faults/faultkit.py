@@ -50,10 +50,11 @@ class Browser:
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect())
 
-    def request(self, path, data=None, timeout=15):
+    def request(self, path, data=None, headers=None, timeout=15):
         body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(self.base + path, data=body, headers=headers or {})
         try:
-            with self.opener.open(self.base + path, data=body, timeout=timeout) as response:
+            with self.opener.open(request, timeout=timeout) as response:
                 return Response(response.status, response.headers, response.read().decode())
         except urllib.error.HTTPError as exc:
             return Response(exc.code, exc.headers, exc.read().decode())
