@@ -77,5 +77,9 @@ def percent_to_bp(text):
 
 
 def bp_to_percent(rate_bp):
-    """150 to '1.5'."""
-    return str((Decimal(rate_bp) / 100).normalize())
+    """150 to '1.5', 1000 to '10'.
+
+    Fixed-point on purpose: str() of a normalized Decimal(10) is '1E+1', which the
+    service form showed for a 10 % commission and then refused to save.
+    """
+    return format((Decimal(rate_bp) / 100).normalize(), "f")
