@@ -1,6 +1,8 @@
 """Sending e-mail: SMTP with a timeout, or .eml files in the outbox when no server is set."""
 import os
 import smtplib
+import threading
+import time
 
 from flask import current_app
 from flask_mail import Message
@@ -34,18 +36,8 @@ def send(message):
         raise MailError("line breaks in a header: refused", retryable=False)
     if not config["MAIL_SERVER"]:
         return _write_to_outbox(message)
-    # Flask-Mail opens SMTP without a timeout, so a dead server would hang the
-    # worker for minutes; talk to the server ourselves with one.
     try:
-        data = message.as_bytes()
-        smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
-        with smtp_class(config["MAIL_SERVER"], config["MAIL_PORT"],
-                        timeout=config["MAIL_TIMEOUT"]) as smtp:
-            if config["MAIL_USE_TLS"]:
-                smtp.starttls()
-            if config["MAIL_USERNAME"] and config["MAIL_PASSWORD"]:
-                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-            smtp.sendmail(message.sender, message.send_to, data)
+        _send_over_smtp(config, message.sender, message.send_to, message.as_bytes())
     except smtplib.SMTPRecipientsRefused as exc:
         temporary = all(code < 500 for code, _ in exc.recipients.values())
         raise MailError(f"recipient refused: {_codes(exc.recipients)}", retryable=temporary) from exc
@@ -56,6 +48,82 @@ def send(message):
     except (OSError, smtplib.SMTPException) as exc:
         raise MailError(f"{exc.__class__.__name__}: {exc}") from exc
     return message.msgId
+
+
+# Each sending thread keeps its SMTP connection for the next message: a new one costs
+# a TCP handshake, EHLO, maybe STARTTLS and AUTH, which is most of the time of a small
+# message. Servers drop idle clients after a minute or more; past IDLE_SECONDS we
+# close ours rather than find out.
+IDLE_SECONDS = 30
+_kept = threading.local()
+
+
+def _send_over_smtp(config, sender, recipients, data):
+    """sendmail() on this thread's open connection, or on a new one."""
+    key = tuple(config[k] for k in ("MAIL_SERVER", "MAIL_PORT", "MAIL_USE_SSL", "MAIL_USE_TLS", "MAIL_USERNAME"))
+    smtp = _take_kept(key)
+    if smtp is not None:
+        try:
+            smtp.sendmail(sender, recipients, data)
+        except smtplib.SMTPServerDisconnected:
+            # The server closed the kept connection before taking the message: a fresh one.
+            _close(smtp)
+        except BaseException:
+            _close(smtp)
+            raise
+        else:
+            return _keep(key, smtp)
+    smtp = _open(config)
+    try:
+        smtp.sendmail(sender, recipients, data)
+    except BaseException:
+        _close(smtp)
+        raise
+    _keep(key, smtp)
+
+
+def _open(config):
+    """A connected, greeted and logged-in SMTP client with the configured timeout.
+
+    Flask-Mail opens SMTP without a timeout, so a dead server would hang the worker
+    for minutes; we talk to the server ourselves.
+    """
+    smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
+    smtp = smtp_class(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"])
+    try:
+        if config["MAIL_USE_TLS"]:
+            smtp.starttls()
+        if config["MAIL_USERNAME"] and config["MAIL_PASSWORD"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+    except BaseException:
+        _close(smtp)
+        raise
+    return smtp
+
+
+def _take_kept(key):
+    """This thread's kept connection to the same server, if it is fresh enough."""
+    kept = getattr(_kept, "connection", None)
+    _kept.connection = None
+    if kept is None:
+        return None
+    kept_key, smtp, since = kept
+    if kept_key != key or time.monotonic() - since > IDLE_SECONDS:
+        _close(smtp)
+        return None
+    return smtp
+
+
+def _keep(key, smtp):
+    _kept.connection = (key, smtp, time.monotonic())
+
+
+def _close(smtp):
+    """QUIT politely if the server still listens; a broken connection just closes."""
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()
 
 
 def _write_to_outbox(message):

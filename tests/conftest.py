@@ -128,6 +128,7 @@ class SmtpRecorder:
 
     def __init__(self):
         self.messages = []
+        self.peers = []  # the client end of the connection each message came on
         self.reply = None  # e.g. "451 4.3.0 try later"; None accepts
 
     async def handle_DATA(self, server, session, envelope):
@@ -137,6 +138,7 @@ class SmtpRecorder:
         from email import policy
 
         message = email.message_from_bytes(envelope.content, policy=policy.default)
+        self.peers.append(session.peer)
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message))
         return "250 OK"
 
@@ -150,6 +152,7 @@ def smtp(app):
     controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
     controller.start()
     recorder.port = controller.port
+    recorder.controller = controller
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_TIMEOUT=2)
     yield recorder
-    controller.stop()
+    recorder.controller.stop()  # a test may have restarted it

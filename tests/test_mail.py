@@ -127,6 +127,21 @@ def test_after_the_server_is_back_the_sweeper_sends_it_once(app, logged_in, merc
     assert row.state == "sent" and row.attempts == 2
 
 
+def test_messages_share_one_connection_and_survive_the_server_dropping_it(app, logged_in, merchant, smtp):
+    from aiosmtpd.controller import Controller
+
+    for key in ("111", "222", "333"):
+        issue(app, logged_in, merchant, **{"req-account": key})
+    assert len(smtp.messages) == 3 and len(set(smtp.peers)) == 1
+    # A restarted server has forgotten our kept connection; the next message still arrives.
+    smtp.controller.stop()
+    smtp.controller = Controller(smtp, hostname="127.0.0.1", port=smtp.port)
+    smtp.controller.start()
+    invoice = issue(app, logged_in, merchant, **{"req-account": "444"})
+    assert len(smtp.messages) == 4 and smtp.peers[3] != smtp.peers[0]
+    assert delivery_rows(app, invoice)[0].state == "sent"
+
+
 def test_a_delivery_that_keeps_failing_ends_failed_after_the_budget(app, logged_in, merchant, smtp):
     smtp.reply = "421 4.7.0 busy"
     invoice = issue(app, logged_in, merchant)
