@@ -2,6 +2,7 @@
 import json
 import random
 import secrets
+from contextlib import contextmanager
 from datetime import timedelta
 
 from . import accounts, catalog, money
@@ -82,7 +83,7 @@ def ensure_invoices(merchants, total, rng=None):
     frozen = {sid: json.dumps(value, ensure_ascii=False) for sid, value in snapshots.items()}
     start = (Invoice.select(Invoice.number).order_by(Invoice.number.desc()).scalar() or 0) + 1
     now = utcnow()
-    with db.atomic():
+    with db.atomic(), _indexes_built_after(("invoice", "invoice_event"), missing >= BULK):
         for chunk_start in range(0, missing, 5000):
             count = min(5000, missing - chunk_start)
             invoices, events = [], []
@@ -101,6 +102,32 @@ def ensure_invoices(merchants, total, rng=None):
         db.execute_sql("SELECT setval(pg_get_serial_sequence('invoice', 'number'), "
                        "(SELECT max(number) FROM invoice))")
     return missing
+
+
+# From this many new invoices on, the secondary indexes are dropped for the load and
+# built afterwards: sorting a million keys once is several times faster than a million
+# inserts at random places of B-trees that no longer fit the cache.
+BULK = 50_000
+
+
+@contextmanager
+def _indexes_built_after(tables, bulk):
+    """Drop the tables' secondary indexes (not primary keys or constraints) and rebuild them at the end."""
+    if not bulk:
+        yield
+        return
+    names = ", ".join(f"'{t}'" for t in tables)
+    if is_sqlite(db):
+        query = f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({names})"
+    else:
+        query = (f"SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                 f"AND tablename IN ({names}) AND indexname NOT IN (SELECT conname FROM pg_constraint)")
+    indexes = db.execute_sql(query).fetchall()
+    for name, _ in indexes:
+        db.execute_sql(f'DROP INDEX "{name}"')
+    yield
+    for _, definition in indexes:
+        db.execute_sql(definition)
 
 
 def _fake_invoice(rng, number, merchant, service, rule, issued_with, now):
