@@ -1,5 +1,5 @@
 """Security headers on every response, and the CSRF failure page."""
-from flask import render_template, request
+from flask import current_app, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -23,7 +23,10 @@ def _headers(response):
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
-    if request.is_secure:
+    # BASE_URL says the site is HTTPS even when a proxy without PROXY_COUNT makes the
+    # request look like plain HTTP; browsers ignore HSTS received over HTTP, so sending
+    # it then is harmless, and forgetting PROXY_COUNT no longer drops it.
+    if request.is_secure or str(current_app.config["BASE_URL"]).startswith("https://"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
 
