@@ -48,11 +48,19 @@ def sms_today(merchant_id):
 
 
 def enqueue(rows):
-    """Hand rows to the queue; call after the transaction that wrote them committed."""
+    """Hand rows to the queue; call after the transaction that wrote them committed.
+
+    The rows are already the record: when the queue is down (Redis restarting) the
+    change that wrote them has happened and must not answer 500; the sweeper sends
+    them once their grace is over.
+    """
     from .tasks import send_delivery
 
     for row in rows:
-        send_delivery(row.id)
+        try:
+            send_delivery(row.id)
+        except Exception as exc:  # redis.ConnectionError, sqlite3 errors of the queue file, …
+            current_app.logger.warning("queue unavailable, delivery %s left to the sweeper: %s", row.id, exc)
 
 
 def lease(delivery_id):
