@@ -11,7 +11,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from peewee import fn
 
@@ -78,11 +78,23 @@ def reference_commission(amount_kop, rate_bp, minimum_kop, maximum_kop):
 
 @given(kopecks, st.integers(min_value=0, max_value=10000), st.integers(min_value=0, max_value=10**6),
        st.one_of(st.none(), st.integers(min_value=0, max_value=10**7)))
+@example(250, 20, 0, None)  # exactly half a kopeck: half-up gives 1, banker's rounding 0
+@example(MAX_KOP, 10000, 0, None)
 def test_commission_matches_a_decimal_reference(amount, rate, minimum, extra):
     maximum = None if extra is None else minimum + extra
     got = money.commission(amount, rate, minimum, maximum)
     assert isinstance(got, int)
     assert got == reference_commission(amount, rate, minimum, maximum)
+
+
+@given(st.integers(min_value=0, max_value=MAX_KOP // 2), st.sampled_from([5000, 50, 2500, 250]))
+def test_commission_on_exactly_half_a_kopeck_rounds_up(half, rate):
+    """Amounts where amount × rate ends in exactly ½ kopeck: the ties random amounts rarely hit."""
+    amount = (2 * half + 1) * 5000 // rate if rate != 5000 else 2 * half + 1
+    exact = Decimal(amount) * rate / 10000
+    if exact % 1 == Decimal("0.5"):
+        assert money.commission(amount, rate) == int(exact) + 1
+    assert money.commission(amount, rate) == reference_commission(amount, rate, 0, None)
 
 
 @given(st.integers(min_value=0, max_value=10000))
