@@ -235,3 +235,34 @@ def test_what_a_payer_types_on_the_card_form_comes_back_escaped(app, client, mer
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     assert payload not in body and str(escape(payload)) in body
+
+
+def test_a_nul_character_in_any_query_or_form_is_refused_by_every_route(app, cabinet, merchant):
+    """PostgreSQL cannot hold NUL in a string: it was a 500 there for a search or a comment."""
+    invoice = make_invoice(app, merchant)
+    with app.app_context(), db.connection_context():
+        service_id = Service.of(merchant).first().id
+    values = {"number": invoice.number, "token": invoice.token, "service_id": service_id, "gateway": "demo",
+              "payment": "demo_x", "filename": "ckbiz.css"}
+    token = csrf_token(cabinet, "/invoices")
+    counts = table_counts(app)
+    nul = "x\x00y"
+    fields = {"q": nul, "comment": nul, "amount": nul, "name": nul, "email": nul, "phone": nul,
+              "password": nul, "req-account": nul, "service": str(service_id), "confirm": "1"}
+    tried = 0
+    for rule in app.url_map.iter_rules():
+        path = rule.rule
+        for name in rule.arguments:
+            path = re.sub(rf"<(\w+:)?{name}>", str(values[name]), path)
+        for headers in ({}, {"HX-Request": "true", "X-CSRFToken": token}):
+            if "GET" in rule.methods:
+                response = cabinet.get(path, query_string={"q": nul, "service": service_id}, headers=headers)
+                assert response.status_code == 400, (rule.rule, response.status_code)
+                tried += 1
+            if "POST" in rule.methods and rule.endpoint != "payments.callback":  # signed JSON, not a form
+                response = cabinet.post(path, data={**fields, "csrf_token": token}, headers=headers)
+                assert response.status_code == 400, (rule.rule, response.status_code)
+                assert "недопустимый символ" in response.get_data(as_text=True)
+                tried += 1
+    assert tried >= 60
+    assert table_counts(app) == counts
