@@ -43,11 +43,12 @@ import threading
 import time
 import urllib.parse
 from collections import Counter, defaultdict
+from datetime import datetime
 from email import policy
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
-from live import Process, environment, flask, web, worker  # noqa: E402
+from live import environment, flask, wait_for, web, worker  # noqa: E402
 
 PASSWORD = "load password 1"
 PAYMENT_SECRET = "live-payment-secret"  # what live.environment() gives every process
@@ -212,30 +213,63 @@ def twice(fn):
 # ---------------------------------------------------------------- mail
 
 
-class Mailbox:
-    """The aiosmtpd handler: keeps every message; invoice e-mails feed the payers' queue."""
-
-    def __init__(self, stats, issued_at):
-        self.lock = threading.Lock()
-        self.messages = []  # (kind, number, message-id, recipient)
-        self.links = queue.Queue()
-        self.stats, self.issued_at = stats, issued_at
+class Recorder:
+    """The aiosmtpd handler, in a process of its own: one JSON line per message on stdout."""
 
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         message_id = message["Message-ID"] or ""
-        kind = message_id.strip("<").split(".", 1)[0]
         number = re.search(r"№\s*(\d+)", str(message["Subject"]))
-        number = int(number.group(1)) if number else None
-        with self.lock:
-            self.messages.append((kind, number, message_id, tuple(envelope.rcpt_tos)))
-        if kind == "invoice" and number is not None:
-            text = message.get_body(("plain",)).get_content()
-            token = re.search(r"/i/([A-Za-z0-9_-]{16,64})", text)
-            if number in self.issued_at:
-                self.stats.timing("e-mail arrives (issue → SMTP)", (time.monotonic() - self.issued_at[number]) * 1000)
-            self.links.put((number, token.group(1) if token else None))
+        token = None
+        if message_id.startswith("<invoice."):
+            token = re.search(r"/i/([A-Za-z0-9_-]{16,64})", message.get_body(("plain",)).get_content())
+        print(json.dumps({"kind": message_id.strip("<").split(".", 1)[0], "message_id": message_id,
+                          "number": int(number.group(1)) if number else None, "rcpt": envelope.rcpt_tos,
+                          "token": token.group(1) if token else None}), flush=True)
         return "250 OK"
+
+
+def smtp_server(port):
+    """`load.py --smtp-server PORT`: receive until stdin closes (the GIL of the load threads stays out)."""
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(Recorder(), hostname="127.0.0.1", port=port)
+    controller.start()
+    print(json.dumps({"ready": port}), flush=True)
+    sys.stdin.read()
+    controller.stop()
+
+
+class Mailbox:
+    """Every message the SMTP server process received; invoice e-mails feed the payers' queue."""
+
+    def __init__(self, stats, issued_at):
+        self.messages = []  # (kind, number, message-id, recipients)
+        self.links = queue.Queue()
+        self.stats, self.issued_at = stats, issued_at
+        self.port = free_port()
+        self.process = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--smtp-server",
+                                         str(self.port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if "ready" not in json.loads(self.process.stdout.readline() or "{}"):
+            raise SystemExit("the SMTP server did not start")
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            got = json.loads(line)
+            kind, number = got["kind"], got["number"]
+            self.messages.append((kind, number, got["message_id"], tuple(got["rcpt"])))
+            if kind == "invoice" and number is not None:
+                if number in self.issued_at:
+                    self.stats.timing("e-mail arrives (issue → SMTP)",
+                                      (time.monotonic() - self.issued_at[number]) * 1000)
+                self.links.put((number, got["token"]))
+
+    def stop(self):
+        self.process.stdin.close()
+        self.process.wait(10)
+        self.reader.join(10)
 
 
 # ---------------------------------------------------------------- the users
@@ -358,7 +392,7 @@ def pay_one(browser, number, token, stats, deadline, confirm_timeout):
                 break
             if time.monotonic() > wait_until:
                 raise Failed("card never confirmed")
-            time.sleep(1.0)
+            time.sleep(2.0)  # the page's own <meta http-equiv="refresh" content="2">
         stats.timing("card confirmed (submit → result page)", (time.monotonic() - submitted) * 1000)
         if card == DECLINED_CARD:
             if "Платеж отклонен" not in page:
@@ -448,6 +482,21 @@ def free_port():
         return s.getsockname()[1]
 
 
+def consumers_ready(backend, folder, processes, threads=2):
+    """True once every consumer thread is waiting on the queue (not merely started)."""
+    if backend == "postgres":
+        import redis
+
+        clients = redis.Redis.from_url(REDIS_URL).client_list()
+        return sum(1 for c in clients if c.get("db") == "11" and c.get("cmd") == "brpop") >= threads * len(processes)
+    queue_file = os.path.join(folder, "huey.db")
+    for process in processes:
+        fds = os.path.join("/proc", str(process.proc.pid), "fd")
+        if not any(os.path.realpath(os.path.join(fds, fd)) == queue_file for fd in os.listdir(fds)):
+            return False
+    return True
+
+
 def prepare_postgres():
     """Our own database, fresh; our own Redis db, empty."""
     import redis
@@ -465,17 +514,13 @@ def run(backend, args):
     stats = Stats()
     issued, issued_at, outcome, lock = {}, {}, {}, threading.Lock()
     mailbox = Mailbox(stats, issued_at)
-    from aiosmtpd.controller import Controller
-
-    smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
     ports = [free_port()] + ([free_port()] if backend == "postgres" else [])
     if backend == "postgres":
         prepare_postgres()
         database_url, huey_url, extra = PG_URL, REDIS_URL, {"RATELIMIT_STORAGE_URL": REDIS_URL}
     else:
         database_url, huey_url, extra = f"sqlite:///{folder}/ckbiz.db", "", {}
-    env = environment(folder, database_url, huey_url, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port,
+    env = environment(folder, database_url, huey_url, MAIL_SERVER="127.0.0.1", MAIL_PORT=mailbox.port,
                       BASE_URL=f"http://127.0.0.1:{ports[0]}", SETTLEMENT_DELAY_MINUTES=0,
                       SMS_DAILY_LIMIT=100000, **extra)
     processes, logs, checks = [], [], []
@@ -488,9 +533,13 @@ def run(backend, args):
             logs.append(os.path.join(folder, f"web{i}.log"))
             processes.append(web(env, port, logs[-1], workers=args.web_workers))
         consumers = [()] if backend == "sqlite" else [(), ("--no-periodic",)]
+        consumer_started = time.monotonic()
         for i, options in enumerate(consumers):
             logs.append(os.path.join(folder, f"worker{i}.log"))
             processes.append(worker(env, logs[-1], *options))
+        wait_for(lambda: consumers_ready(backend, folder, processes[len(ports):]), timeout=60,
+                 what="the queue consumers to poll the queue")
+        consumers_s = time.monotonic() - consumer_started
 
         load_started = time.monotonic()
         merchants = [threading.Thread(target=merchant_user, daemon=True,
@@ -591,6 +640,12 @@ def run(backend, args):
         check("outbox drained: every delivery row sent", set(states) <= {"sent"} and
               states["sent"] == len(issued) * 2 + len(paid) * 2, f"{dict(states)}")
 
+        attempts = Counter(dict(reader.rows("SELECT attempts, COUNT(*) FROM delivery GROUP BY attempts")))
+        check("(info) send attempts per delivery", True, f"{dict(attempts)}")
+        for created, sent, kind in reader.rows("SELECT created_at, sent_at, kind FROM delivery WHERE sent_at IS NOT NULL"):
+            created, sent = (v if isinstance(v, datetime) else datetime.fromisoformat(v) for v in (created, sent))
+            label = "invoice" if kind == "invoice" else "notice"
+            stats.timing(f"outbox row → sent ({label}; database clock)", (sent - created).total_seconds() * 1000)
         invoices = {n: (status, amount, commission) for n, status, amount, commission in reader.rows(
             "SELECT number, status, amount_kop, commission_kop FROM invoice")}
         check("every amount stored exactly as typed", all(
@@ -618,14 +673,14 @@ def run(backend, args):
     finally:
         for process in reversed(processes):
             process.stop()
-        smtp.stop()
+        mailbox.stop()
 
     ok = all(passed for _, passed, _ in checks)
     lines = [f"\n### {backend}: {'PASS' if ok else 'FAIL'}\n",
              f"{args.merchants} merchants × {args.invoices_per_merchant} invoices, {args.payers} payers; "
              + ("gunicorn ×1" if backend == "sqlite" else "gunicorn ×2 (requests alternate), Redis queue")
              + f" with {args.web_workers} sync workers each, {len(consumers)} consumer(s). "
-             f"Set-up {setup_s:.0f} s, merchants done in {merchants_s:.0f} s, load {load_s:.0f} s, "
+             f"Set-up {setup_s:.0f} s, consumers polling after {consumers_s:.1f} s, merchants done in {merchants_s:.0f} s, load {load_s:.0f} s, "
              f"drained {drain_s:.0f} s later; {total_requests} requests ({total_requests / max(load_s, 0.001):.0f}/s).\n",
              "| request | count | p50 ms | p95 ms | p99 ms | max ms | 5xx | errors |",
              "|---|---|---|---|---|---|---|---|"]
@@ -660,7 +715,10 @@ def main():
                         help="wait for the periodic settlement (up to a minute; default: on unless --short)")
     parser.add_argument("--quiet", type=float, default=3.0, help="seconds to wait for late duplicates")
     parser.add_argument("--keep", action="store_true", help="keep logs and database even when all passed")
+    parser.add_argument("--smtp-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.smtp_server:
+        return smtp_server(args.smtp_server)
     size = (10, 40, 3, 90) if args.short else (50, 200, 10, 900)
     for name, value in zip(("merchants", "payers", "invoices_per_merchant", "timeout"), size):
         if getattr(args, name) is None:
