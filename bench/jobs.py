@@ -1,0 +1,144 @@
+"""Background work against its floor: the expiry job against a raw UPDATE, the worker's
+e-mail against smtplib on one connection into the same local SMTP server."""
+import os
+import shutil
+import smtplib
+import sqlite3
+import threading
+import time
+
+from aiosmtpd.controller import Controller
+from live import environment, flask, wait_for, worker
+
+# ckbiz builds its queue object at import: point it at the queue the bench's worker
+# reads before the import, so the e-mails queued here are the ones that worker sends.
+QUEUE = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".data", "queue.db")
+os.makedirs(os.path.dirname(QUEUE), exist_ok=True)
+os.environ["CKBIZ_HUEY_URL"] = f"sqlite:///{QUEUE}"
+
+from ckbiz import create_app, tasks, transitions  # noqa: E402
+from ckbiz.database import utcnow  # noqa: E402
+from ckbiz.deliveries import add  # noqa: E402
+from ckbiz.extensions import db, huey  # noqa: E402
+from ckbiz.messages import email  # noqa: E402
+from ckbiz.models import Delivery, Invoice, Merchant  # noqa: E402
+
+
+def prepared(folder, invoices):
+    """A database of one demo merchant with `invoices` invoices, built once and kept."""
+    os.makedirs(folder, exist_ok=True)
+    env = environment(folder, f"sqlite:///{folder}/ckbiz.db", "")
+    if not os.path.exists(f"{folder}/ready"):
+        flask(env, "init-db")
+        flask(env, "demo", "--password", "bench password", "--merchants", "1", "--invoices", str(invoices))
+        open(f"{folder}/ready", "w").close()
+    return env
+
+
+def _app(env, database):
+    """ckbiz in this process, on `database` (a copy of the prepared one)."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    os.environ["CKBIZ_DATABASE_URL"] = f"sqlite:///{database}"
+    try:
+        return create_app()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def expiry(folder, due):
+    """Seconds for ckbiz's expiry job and for a raw UPDATE (plus events), each on `due` overdue invoices."""
+    env = prepared(folder, due)
+    source = f"{folder}/ckbiz.db"
+    with sqlite3.connect(source) as conn:
+        conn.execute("UPDATE invoice SET status = 'issued', expires_at = '2000-01-01 00:00:00'")
+    conn.close()
+    timings = []
+    for name, run in (("ours", _expire_ours), ("raw", _expire_raw)):
+        copy = f"{folder}/{name}.db"
+        shutil.copyfile(source, copy)
+        started = time.perf_counter()
+        moved = run(env, copy)
+        timings.append(time.perf_counter() - started)
+        if moved != due:
+            raise SystemExit(f"expiry ({name}) moved {moved} of {due}")
+    return tuple(timings)
+
+
+def _expire_ours(env, copy):
+    with _app(env, copy).app_context(), db.connection_context():
+        return transitions.expire_overdue()
+
+
+def _expire_raw(env, copy):
+    conn = sqlite3.connect(copy, isolation_level=None)
+    now = utcnow().isoformat(" ")
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO invoice_event (invoice_id, kind, at, note) SELECT number, 'expired', ?, '' "
+                 "FROM invoice WHERE status = 'issued' AND expires_at <= ?", (now, now))
+    moved = conn.execute("UPDATE invoice SET status = 'expired', status_changed_at = ? "
+                         "WHERE status = 'issued' AND expires_at <= ?", (now, now)).rowcount
+    conn.execute("COMMIT")
+    conn.close()
+    return moved
+
+
+class Counter:
+    """An aiosmtpd handler that counts messages and notes when the first and last came."""
+
+    def __init__(self):
+        self.count, self.first, self.last = 0, None, None
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.count += 1
+            self.last = time.perf_counter()
+            self.first = self.first or self.last
+        return "250 OK"
+
+
+def deliveries(folder, messages, port):
+    """Messages/s: ckbiz's worker sending `messages` queued invoice e-mails, and smtplib sending
+    the same message on one connection, both into one local aiosmtpd server."""
+    env = prepared(folder, messages)
+    copy = f"{folder}/deliveries.db"
+    shutil.copyfile(f"{folder}/ckbiz.db", copy)
+    env = {**env, "CKBIZ_DATABASE_URL": f"sqlite:///{copy}", "CKBIZ_HUEY_URL": f"sqlite:///{QUEUE}",
+           "CKBIZ_MAIL_SERVER": "127.0.0.1", "CKBIZ_MAIL_PORT": str(port)}
+    huey.flush()
+    app = _app(env, copy)
+    with app.app_context(), db.connection_context():
+        merchant = Merchant.select().first()
+        with db.atomic():
+            rows = [add(merchant.id, number, "email", "invoice", f"payer{number}@example.com")
+                    for number, in Invoice.select(Invoice.number).limit(messages).tuples()]
+        for row in rows:
+            tasks.send_delivery(row.id)
+        sample = email(rows[0])
+        data, sender = sample.as_bytes(), sample.sender
+    counter = Counter()
+    server = Controller(counter, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        with worker(env, f"{folder}/worker.log", "--no-periodic"):
+            wait_for(lambda: counter.count >= messages, timeout=messages / 20 + 60, what="the worker's e-mails")
+        ours = (counter.count - 1) / (counter.last - counter.first)
+        with app.app_context(), db.connection_context():
+            sent = Delivery.select().where(Delivery.state == "sent").count()
+        if sent != messages or counter.count != messages:
+            raise SystemExit(f"deliveries: {sent} rows sent, {counter.count} messages for {messages}")
+        bare = _smtplib_rate(port, sender, data, messages)
+    finally:
+        server.stop()
+    return ours, bare
+
+
+def _smtplib_rate(port, sender, data, messages):
+    """Messages/s of stdlib smtplib on one connection."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        started = time.perf_counter()
+        for i in range(messages):
+            smtp.sendmail(sender, [f"payer{i}@example.com"], data)
+        return messages / (time.perf_counter() - started)
