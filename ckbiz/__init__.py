@@ -3,6 +3,7 @@ import os
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 # Models bind to the database proxy at import, before any app initialises it.
 from . import models  # noqa: F401
@@ -19,6 +20,9 @@ def create_app(test_config=None):
         template_folder="../templates",
         static_folder="../static",
     )
+    # Ids in URLs beyond 64 bits answer 404 instead of reaching the database
+    # (SQLite cannot even bind them: that was a 500).
+    app.url_map.converters["int"] = Int64Converter
     os.makedirs(app.instance_path, exist_ok=True)
     config.load(app, test_config)
 
@@ -45,6 +49,13 @@ def create_app(test_config=None):
     htmx.init_app(app)
     cli.init_app(app)
     return app
+
+
+class Int64Converter(IntegerConverter):
+    """<int:…> that matches only what a database id can be."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=models.MAX_ID, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def _close_database(exc):

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from . import deliveries, invoicing, issue_form, messages, money
 from .htmx import wants_fragment
 from .views import invoice_details
-from .models import Delivery, Invoice, Service
+from .models import MAX_ID, Delivery, Invoice, Service
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
 
@@ -27,6 +27,8 @@ def get_invoice(number):
 
 def get_service(service_id):
     """The current merchant's service; 404 for anyone else's."""
+    if service_id is None or not 0 < service_id <= MAX_ID:  # SQLite cannot bind a larger one
+        abort(404)
     service = Service.of(current_user).where(Service.id == service_id).first()
     if service is None:
         abort(404)

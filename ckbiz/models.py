@@ -22,6 +22,11 @@ class JSONField(TextField):
         return None if value is None else json.loads(value)
 
 
+# The largest id a database column can hold (a 64-bit signed integer); SQLite cannot
+# even bind a larger Python int, so ids from requests are checked against it first.
+MAX_ID = 2**63 - 1
+
+
 def new_token():
     """A random URL-safe token of 192 bits."""
     return secrets.token_urlsafe(24)

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 from . import formatting, phones
 from .forms import normalise_email
-from .models import Invoice
+from .models import MAX_ID, Invoice
 
 STATUSES = ("issued", "paid", "transferred", "expired", "cancelled")
 MAX_QUERY = 100
@@ -29,6 +29,8 @@ class Selection:
         self.issued_from = self._date(args, "from", tz_name, time.min)
         self.issued_to = self._date(args, "to", tz_name, time.max)
         self.after = args.get("after", type=int)
+        if self.after is not None and not 0 < self.after <= MAX_ID:  # SQLite cannot bind a larger one
+            self.after = None
 
     def _date(self, args, name, tz_name, at):
         """A date from the period filter as the UTC bound of that day in the merchant's zone."""
@@ -42,7 +44,10 @@ class Selection:
             return None
         self.period[name] = raw
         local = datetime.combine(day, at, tzinfo=formatting.zone(tz_name))
-        return local.astimezone(UTC).replace(tzinfo=None)
+        try:
+            return local.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # 0001-01-01 east of UTC falls before year 1: no bound, as meant
+            return None
 
     def invoices(self, merchant):
         """The merchant's invoices this search, status and period select (no page cursor)."""

@@ -1,6 +1,7 @@
 """The merchant's own service (MERCHANT_SERVICES=self): its payee organisation, title,
 commission rule and requisite fields, with a message beside every wrong field."""
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,6 +15,7 @@ from .forms import ChoiceField, strip
 ORGANISATION = ("name", "inn", "kpp", "account", "bik", "bank_name", "corr_account", "recipient")
 KINDS = [("text", _l("текст")), ("digits", _l("цифры")), ("month", _l("месяц ММ.ГГГГ")), ("phone", _l("телефон"))]
 ROWS = 6
+_RUBLES = re.compile(r"^\d{1,10}([.,]\d{1,2})?$")
 
 
 class RequisiteFieldForm(Form):
@@ -70,12 +72,13 @@ class ServiceForm(FlaskForm):
         except ValueError:
             self.percent.errors.append(_("Процент от 0 до 100, не больше двух знаков после запятой"))
             return None
-        try:
-            low = money.to_kopecks(Decimal((self.minimum.data or "0").replace(",", ".")))
-            high = money.to_kopecks(Decimal(self.maximum.data.replace(",", "."))) if self.maximum.data else None
-        except InvalidOperation:
+        # Plain rubles only: Decimal() also takes NaN and 1E+30, which crashed the save (500).
+        texts = (self.minimum.data or "0", self.maximum.data or "0")
+        if not all(_RUBLES.match(text) for text in texts):
             self.minimum.errors.append(_("Суммы — числа рублей, например 10,00"))
             return None
+        low = money.to_kopecks(Decimal(texts[0].replace(",", ".")))
+        high = money.to_kopecks(Decimal(texts[1].replace(",", "."))) if self.maximum.data else None
         if low < 0 or (high is not None and high < low):
             self.maximum.errors.append(_("Минимум не больше максимума, оба не меньше нуля"))
             return None
