@@ -51,3 +51,46 @@ def test_a_consumer_started_after_a_long_outage_catches_up(app, merchant, queue,
         moved = [(e.invoice_id, e.kind) for e in InvoiceEvent.select().where(
             InvoiceEvent.kind.in_(("expired", "transferred")))]
     assert sorted(moved) == sorted([(i.number, "expired") for i in overdue] + [(settled_due.number, "transferred")])
+
+
+class WriteHold:
+    """Another connection holding the invoice table against writes, like a long migration."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def __enter__(self):
+        if self.url.startswith("sqlite"):
+            import sqlite3
+
+            self.conn = sqlite3.connect(self.url[len("sqlite:///"):], isolation_level=None)
+            self.conn.execute("BEGIN IMMEDIATE")
+        else:
+            import psycopg2
+
+            self.conn = psycopg2.connect(self.url)
+            self.conn.cursor().execute("LOCK TABLE invoice IN EXCLUSIVE MODE")
+        return self
+
+    def __exit__(self, *exc):
+        self.conn.rollback()
+        self.conn.close()
+
+
+def test_a_consumer_killed_inside_a_periodic_job_does_not_stop_that_job_for_good(app, merchant, queue, tmp_path):
+    """SIGKILL while the expiry job runs leaves its task lock behind in the queue storage; the
+    next consumer must still run the job (the lock belongs to a dead process)."""
+    invoice = make_invoice(app, merchant, email=None, phone=None, expires_at=utcnow() - timedelta(minutes=5))
+    env = environment(app.instance_path, app.config["DATABASE_URL"], queue, DATABASE_TIMEOUT=15)
+    with WriteHold(app.config["DATABASE_URL"]):
+        consumer = worker(env, tmp_path / "worker-killed.log")
+        try:
+            wait_for(lambda: make_huey(queue).is_locked("expire-invoices"), timeout=10,
+                     what="the expiry job to start (and wait for the table)")
+            consumer.proc.kill()
+            consumer.proc.wait(10)
+        finally:
+            consumer.stop()
+    assert statuses(app, [invoice]) == ["issued"]
+    with worker(env, tmp_path / "worker-restarted.log"):
+        wait_for(lambda: statuses(app, [invoice]) == ["expired"], timeout=10, what="expiry after the restart")
