@@ -266,3 +266,16 @@ def test_a_nul_character_in_any_query_or_form_is_refused_by_every_route(app, cab
                 tried += 1
     assert tried >= 60
     assert table_counts(app) == counts
+
+
+def test_a_forged_host_header_never_reaches_the_links_in_mail_and_sms(app, merchant, smtp):
+    """Links are built from BASE_URL, not from the request: a poisoned Host cannot redirect payers."""
+    poisoned = {"Host": "evil.example", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}
+    with app.test_request_context("/invoices", method="POST", headers=poisoned):
+        make_invoice(app, merchant, email="payer@example.com")
+    [(_, _, message)] = smtp.messages
+    for part in (message.get_body(("plain",)), message.get_body(("html",))):
+        assert "evil.example" not in part.get_content() and "http://ckbiz.test/i/" in part.get_content()
+    with open(os.path.join(app.config["INSTANCE_PATH"], "sms.log"), encoding="utf-8") as fh:
+        sms = fh.read()
+    assert "evil.example" not in sms and "http://ckbiz.test/i/" in sms
