@@ -140,3 +140,15 @@ def test_demo_bulk_invoices_spread_over_merchants_in_every_status(app, runner):
 def test_bad_arguments_exit_non_zero_with_one_line(runner):
     result = runner.invoke(args=["demo", "--invoices", "-5"])
     assert result.exit_code == 2
+
+
+def test_worker_runs_the_periodic_jobs_unless_told_not_to(runner, monkeypatch):
+    """With several consumers only one schedules expiry, settlement and the sweeper (--no-periodic)."""
+    from ckbiz import worker
+
+    calls = []
+    monkeypatch.setattr(worker, "run", lambda huey, **options: calls.append(options))
+    assert run(runner, "worker").exit_code == 0
+    assert run(runner, "worker", "--no-periodic", "--workers", "4").exit_code == 0
+    assert [c["periodic"] for c in calls] == [True, False]
+    assert calls[1]["workers"] == 4
