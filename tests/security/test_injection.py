@@ -279,3 +279,25 @@ def test_a_forged_host_header_never_reaches_the_links_in_mail_and_sms(app, merch
     with open(os.path.join(app.config["INSTANCE_PATH"], "sms.log"), encoding="utf-8") as fh:
         sms = fh.read()
     assert "evil.example" not in sms and "http://ckbiz.test/i/" in sms
+
+
+@pytest.mark.parametrize("payload", HTML_PAYLOADS)
+def test_payment_notices_keep_a_poisoned_payee_name_inert(app, cabinet, merchant, smtp, payload):
+    """The payee's name goes into the notices' subject and text: escaped in HTML, one line in the subject."""
+    from ckbiz import deliveries
+
+    service_id = own_service(cabinet, payload, name=payload + "\r\nBcc: evil@example.com")
+    invoice = issue(cabinet, service_id, payload)
+    smtp.messages.clear()
+    with app.app_context(), db.connection_context():
+        for kind in ("payment_received", "paid_notice", "refund_notice", "mismatch_notice"):
+            row = deliveries.add(merchant.id, invoice.number, "email", kind, "payer@example.com")
+            assert deliveries.deliver(row.id) == "sent"
+    assert len(smtp.messages) == 4
+    for _, recipients, message in smtp.messages:
+        assert recipients == ["payer@example.com"] and message["Bcc"] is None
+        assert "\n" not in message["Subject"]
+        html = message.get_body(("html",)).get_content()
+        assert payload not in html
+    received = smtp.messages[0][2]
+    assert str(escape(payload)) in received.get_body(("html",)).get_content()

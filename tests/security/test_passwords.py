@@ -109,3 +109,16 @@ def test_recovery_answers_alike_for_a_known_and_an_unknown_phone(app, merchant):
     unknown = recover(app, app.test_client(), "9169999999", answer="00000")
     assert known.status_code == 422
     assert masked(known, "9161234567") == masked(unknown, "9169999999")
+
+
+def test_an_unknown_phone_costs_the_same_password_check_as_a_known_one(app, merchant, monkeypatch):
+    """No timing difference to tell registered phones: an unknown one is checked against a dummy hash."""
+    from ckbiz import accounts
+
+    calls = []
+    real = accounts.check_password_hash
+    monkeypatch.setattr(accounts, "check_password_hash", lambda h, p: calls.append(h) or real(h, p))
+    AuthActions(app.test_client()).login("9161234567", "not the password")
+    known = len(calls)
+    AuthActions(app.test_client()).login("9169999999", "not the password")
+    assert known == 1 and len(calls) - known == 1

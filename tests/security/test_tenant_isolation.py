@@ -67,7 +67,7 @@ def test_another_merchants_objects_answer_404_to_every_method_and_change_nothing
                 assert response.status_code == 404, ("GET", path, headers, response.status_code)
                 tried += 1
             if "POST" in rule.methods:
-                response = intruder.post(path, data={**BODY, "csrf_token": token},
+                response = intruder.post(path, data={**BODY, "csrf_token": token, "merchant_id": merchant.id},
                                          headers={**headers, "X-CSRFToken": token})
                 assert response.status_code == 404, ("POST", path, headers, response.status_code)
                 tried += 1
@@ -155,3 +155,14 @@ def test_a_temporary_password_goes_only_to_its_own_merchants_phone(app, merchant
         row = deliveries.add(merchant.id, None, "sms", "password", intruder.merchant.phone)
         assert deliveries.deliver(row.id) == "failed"
         assert Merchant.get_by_id(merchant.id).temp_password_hash is None
+
+
+def test_a_merchant_id_smuggled_into_a_new_service_is_ignored(app, merchant, victim, intruder):
+    owned = rows_of(app, merchant)
+    token = csrf_token(intruder, "/settings")
+    response = intruder.post(f"/settings/services/new?merchant_id={merchant.id}", data={
+        **SERVICE_FORM, "csrf_token": token, "merchant_id": merchant.id, "merchant": merchant.id})
+    assert response.status_code == 303
+    with app.app_context(), db.connection_context():
+        assert Service.get(Service.display_name == "Захвачено").merchant_id == intruder.merchant.id
+    assert rows_of(app, merchant) == owned
