@@ -8,7 +8,7 @@ from werkzeug.routing import IntegerConverter
 # Models bind to the database proxy at import, before any app initialises it.
 from . import models  # noqa: F401
 from . import config, database, security
-from .extensions import babel, csrf, db, instance_path, login, mail
+from .extensions import babel, csrf, db, instance_path, login
 
 
 def create_app(test_config=None):
@@ -32,7 +32,6 @@ def create_app(test_config=None):
     app.teardown_request(_close_database)
 
     csrf.init_app(app)
-    mail.init_app(app)
     babel.init_app(app, locale_selector=lambda: "ru")
     login.init_app(app)
     security.init_app(app)

@@ -8,7 +8,6 @@ import os
 
 from flask_babel import Babel
 from flask_login import LoginManager
-from flask_mail import Mail
 from flask_wtf.csrf import CSRFProtect
 from huey import RedisHuey, SqliteHuey
 from peewee import DatabaseProxy
@@ -18,7 +17,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 db = DatabaseProxy()
 login = LoginManager()
 csrf = CSRFProtect()
-mail = Mail()
 babel = Babel()
 
 

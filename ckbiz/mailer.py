@@ -3,9 +3,14 @@ import os
 import smtplib
 import threading
 import time
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import formataddr, formatdate, parseaddr
+from typing import NamedTuple
 
 from flask import current_app
-from flask_mail import Message
 
 
 class MailError(Exception):
@@ -16,28 +21,61 @@ class MailError(Exception):
         self.retryable = retryable
 
 
-def build(subject, recipient, text, html, message_id):
-    """A multipart (text + HTML) message with a stable Message-ID.
+class Outgoing(NamedTuple):
+    """A message ready to go: envelope sender and recipient, Message-ID, and its bytes."""
 
-    Flask-Mail refuses CR/LF in headers (BadHeaderError), so a crafted subject
-    or address cannot add headers.
+    sender: str
+    recipient: str
+    message_id: str
+    data: bytes
+
+
+# The modern email policy re-parses every header while writing, which made building a
+# message cost several times more than sending it; compat32 writes what it is given.
+POLICY = compat32.clone(linesep="\r\n")
+
+
+def build(subject, recipient, text, html, message_id):
+    """A multipart/alternative (text + HTML) message with a stable Message-ID.
+
+    Values that go into headers are checked here, so a crafted address cannot add a
+    header; the subject is folded onto one line and encoded.
     """
-    sender = current_app.config["MAIL_DEFAULT_SENDER"]
-    subject = " ".join(subject.split())
-    message = Message(subject=subject, recipients=[recipient], body=text, html=html, sender=sender)
-    message.msgId = message_id
-    return message
+    raw_sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    if any(c in value for value in (raw_sender, recipient, message_id) for c in "\r\n"):
+        raise MailError("line breaks in a header: refused", retryable=False)
+    name, sender = parseaddr(raw_sender)
+    recipient = _ascii_address(recipient)
+    message = MIMEMultipart("alternative", policy=POLICY)
+    message.attach(MIMEText(text, "plain", "utf-8", policy=POLICY))
+    message.attach(MIMEText(html, "html", "utf-8", policy=POLICY))
+    message["Subject"] = Header(" ".join(subject.split()), "utf-8")
+    message["From"] = formataddr((name, _ascii_address(sender)), "utf-8")
+    message["To"] = recipient
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = message_id
+    return Outgoing(sender, recipient, message_id, message.as_bytes())
+
+
+def _ascii_address(address):
+    """The address with its domain in IDNA; a non-ASCII local part would need SMTPUTF8."""
+    local, _, domain = address.rpartition("@")
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise MailError(f"cannot write the domain of {address!r}", retryable=False) from exc
+    if not local.isascii():
+        raise MailError(f"{address!r} needs SMTPUTF8, which ckbiz does not use", retryable=False)
+    return f"{local}@{domain}"
 
 
 def send(message):
     """Deliver one message: over SMTP when MAIL_SERVER is set, else into instance/outbox/."""
     config = current_app.config
-    if message.has_bad_headers():
-        raise MailError("line breaks in a header: refused", retryable=False)
     if not config["MAIL_SERVER"]:
         return _write_to_outbox(message)
     try:
-        _send_over_smtp(config, message.sender, message.send_to, message.as_bytes())
+        _send_over_smtp(config, message.sender, [message.recipient], message.data)
     except smtplib.SMTPRecipientsRefused as exc:
         temporary = all(code < 500 for code, _ in exc.recipients.values())
         raise MailError(f"recipient refused: {_codes(exc.recipients)}", retryable=temporary) from exc
@@ -47,7 +85,7 @@ def send(message):
                         retryable=exc.smtp_code < 500) from exc
     except (OSError, smtplib.SMTPException) as exc:
         raise MailError(f"{exc.__class__.__name__}: {exc}") from exc
-    return message.msgId
+    return message.message_id
 
 
 # Each sending thread keeps its SMTP connection for the next message: a new one costs
@@ -130,10 +168,10 @@ def _write_to_outbox(message):
     """Write the message as an .eml file named after its Message-ID."""
     folder = os.path.join(current_app.instance_path, "outbox")
     os.makedirs(folder, exist_ok=True)
-    name = message.msgId.strip("<>").split("@")[0] + ".eml"
+    name = message.message_id.strip("<>").split("@")[0] + ".eml"
     with open(os.path.join(folder, name), "wb") as fh:
-        fh.write(message.as_bytes())
-    return message.msgId
+        fh.write(message.data)
+    return message.message_id
 
 
 def _codes(recipients):

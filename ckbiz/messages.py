@@ -25,7 +25,7 @@ NOTICES = {
 
 
 def email(delivery):
-    """The flask_mail Message for an e-mail delivery."""
+    """The mailer.Outgoing message for an e-mail delivery."""
     invoice = Invoice.get_by_id(delivery.invoice_id)
     context = invoice_context(invoice)
     if delivery.kind in NOTICES:

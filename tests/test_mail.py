@@ -127,6 +127,15 @@ def test_after_the_server_is_back_the_sweeper_sends_it_once(app, logged_in, merc
     assert row.state == "sent" and row.attempts == 2
 
 
+def test_a_russian_sender_name_and_an_internationalised_domain_arrive_readable(app, logged_in, merchant, smtp):
+    app.config["MAIL_DEFAULT_SENDER"] = "ЦК Бизнес <noreply@ckbiz.test>"
+    issue(app, logged_in, merchant, payer_email="payer@пример.рф")
+    [(sender, rcpts, message)] = smtp.messages
+    assert sender == "noreply@ckbiz.test" and rcpts == ["payer@xn--e1afmkfd.xn--p1ai"]
+    assert str(message["From"]) == "ЦК Бизнес <noreply@ckbiz.test>"
+    assert message["Subject"].startswith("Счет")
+
+
 def test_messages_share_one_connection_and_survive_the_server_dropping_it(app, logged_in, merchant, smtp):
     from aiosmtpd.controller import Controller
 
