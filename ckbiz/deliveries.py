@@ -9,6 +9,7 @@ from datetime import timedelta
 from flask import current_app
 from . import accounts, mailer, messages, sms
 from .database import utcnow
+from .sms import http as sms_http
 from .extensions import db
 from .models import Delivery, Invoice, InvoiceEvent, Merchant, new_token
 
@@ -66,7 +67,10 @@ def enqueue(rows):
 def lease(delivery_id):
     """Take the row for sending; None when it is sent, failed, or leased by someone else."""
     now = utcnow()
-    hold = timedelta(seconds=3 * int(current_app.config["MAIL_TIMEOUT"])) + grace()
+    # Long enough for the slowest send, e-mail or SMS (each may wait its timeout several
+    # times: connect, data, answer), or a sweep would think a slow send lost and repeat it.
+    slowest = max(float(current_app.config["MAIL_TIMEOUT"]), sms_http.timeout_of(current_app.config))
+    hold = timedelta(seconds=3 * slowest) + grace()
     taken = (Delivery.update(state="sending", lease_until=now + hold, attempts=Delivery.attempts + 1)
              .where(Delivery.id == delivery_id,
                     (Delivery.state == "pending")

@@ -79,3 +79,54 @@ def test_gateway_down_longer_than_the_retry_budget_ends_failed_and_visible(app, 
     page = invoice_page(browser, number)
     assert "не отправлено" in page and any("HTTP 500" in e for e in error_of(page))
     assert API_KEY not in page
+
+
+def test_a_slow_gateway_keeps_its_lease_so_the_sweeper_sends_no_second_sms(app, merchant, queue, tmp_path):
+    """The gateway takes 7 s to accept (within SMS_TIMEOUT = 9 s); a sweep meanwhile must not
+    take the row as lost and send the payer a second SMS."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from live import flask
+
+    accepted = []
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            time.sleep(7)
+            body = json.dumps(smsru_ok(f"slow-{len(accepted)}")).encode()
+            accepted.append(time.monotonic())
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    port = free_port()
+    env = environment(app.instance_path, app.config["DATABASE_URL"], queue, BASE_URL=f"http://127.0.0.1:{port}",
+                      SMS_BACKEND="smsru", SMS_API_KEY=API_KEY, SMS_API_URL=f"http://127.0.0.1:{server.server_address[1]}",
+                      SMS_TIMEOUT=9, MAIL_TIMEOUT=1, DELIVERY_LEASE_SECONDS=1)
+    try:
+        with web(env, port, tmp_path / "web.log"), worker(env, tmp_path / "worker.log"):
+            browser = Browser(f"http://127.0.0.1:{port}")
+            browser.login()
+            assert browser.issue(service_id(app, merchant), email="", phone=PHONE).status == 303
+            wait_for(lambda: rows(app)[0].state == "sending", what="the SMS being sent")
+            # 3 × MAIL_TIMEOUT + the grace = 4 s: a lease sized for e-mail alone has run out by now,
+            # while the gateway is still thinking.
+            time.sleep(4.5)
+            assert flask(env, "jobs", "run", "sweep").stdout.strip() == "sweep: 0"
+            wait_for(lambda: rows(app)[0].state == "sent", timeout=10, what="the slow SMS")
+            time.sleep(1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(accepted) == 1 and rows(app)[0].attempts == 1
