@@ -122,3 +122,13 @@ def test_an_unknown_phone_costs_the_same_password_check_as_a_known_one(app, merc
     known = len(calls)
     AuthActions(app.test_client()).login("9169999999", "not the password")
     assert known == 1 and len(calls) - known == 1
+
+
+def test_recovery_answers_alike_once_the_limit_is_reached_for_either_phone(app, merchant):
+    answers = {}
+    for phone in ("9161234567", "9169999999"):
+        for _ in range(app.config["RECOVERY_PER_PHONE_PER_HOUR"] + 1):
+            answers[phone] = recover(app, app.test_client(), phone)
+    assert answers["9161234567"].status_code == 422
+    assert "Слишком много попыток восстановления" in answers["9161234567"].get_data(as_text=True)
+    assert masked(answers["9161234567"], "9161234567") == masked(answers["9169999999"], "9169999999")

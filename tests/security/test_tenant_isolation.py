@@ -166,3 +166,18 @@ def test_a_merchant_id_smuggled_into_a_new_service_is_ignored(app, merchant, vic
     with app.app_context(), db.connection_context():
         assert Service.get(Service.display_name == "Захвачено").merchant_id == intruder.merchant.id
     assert rows_of(app, merchant) == owned
+
+
+def test_payer_links_are_unguessable_secrets_not_numbers(app, merchant, client):
+    """Why the walk may leave /i/<token> public: the token is 192 random bits, and near misses find nothing."""
+    invoices = [make_invoice(app, merchant, key=str(10000 + n)) for n in range(20)]
+    tokens = {invoice.token for invoice in invoices}
+    assert len(tokens) == 20
+    for invoice in invoices:
+        assert re.fullmatch(r"[A-Za-z0-9_-]{32}", invoice.token)
+    token = invoices[0].token
+    assert client.get(f"/i/{token}").status_code == 200
+    for near in (token[:-1], token + "A", token[:-1] + ("A" if token[-1] != "A" else "B"), token.upper(),
+                 str(invoices[0].number)):
+        if near != token:
+            assert client.get(f"/i/{near}").status_code == 404, near
