@@ -2,12 +2,15 @@
 
 python bench/load.py [--backend sqlite|postgres|both] [--short] [--merchants 50] [--payers 200]
                      [--invoices-per-merchant 10] [--timeout 900] [--settle/--no-settle] [--keep]
+                     [--pg-url postgresql://postgres@127.0.0.1:5432/ckbiz_load]
+                     [--redis-url redis://127.0.0.1:6379/11]
 
 For each backend it builds a fresh database with the demo merchants, starts a real
-aiosmtpd server, the web app under gunicorn and the queue worker(s), all on loopback:
+aiosmtpd server (a process of its own), the web app under gunicorn and the queue
+worker(s), all on loopback:
 
 - sqlite:   one gunicorn (2 sync workers, as scripts/run.sh) + one `flask worker`;
-- postgres: database ckbiz_load on 127.0.0.1 (dropped and created here) + Redis db 11
+- postgres: database ckbiz_load (dropped and created here, never `test`) + Redis db 11
             (flushed here) as queue and rate-limit store; two gunicorn processes on two
             ports (requests alternate between them, as behind a load balancer) and two
             consumers, one with the periodic jobs and one `--no-periodic`.
@@ -52,9 +55,8 @@ from live import environment, flask, wait_for, web, worker  # noqa: E402
 
 PASSWORD = "load password 1"
 PAYMENT_SECRET = "live-payment-secret"  # what live.environment() gives every process
-PG_ADMIN = ["-h", "127.0.0.1", "-U", "postgres"]
-PG_DATABASE = "ckbiz_load"
-PG_URL = f"postgresql://postgres@127.0.0.1:5432/{PG_DATABASE}"
+# Our own database and Redis db: the test suite drops the schema of `test` and flushes db 15.
+PG_URL = "postgresql://postgres@127.0.0.1:5432/ckbiz_load"
 REDIS_URL = "redis://127.0.0.1:6379/11"
 GOOD_CARD, DECLINED_CARD = "4242 4242 4242 4242", "4000 0000 0000 0002"
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
@@ -482,13 +484,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def consumers_ready(backend, folder, processes, threads=2):
+def consumers_ready(backend, folder, processes, redis_url, threads=2):
     """True once every consumer thread is waiting on the queue (not merely started)."""
     if backend == "postgres":
         import redis
 
-        clients = redis.Redis.from_url(REDIS_URL).client_list()
-        return sum(1 for c in clients if c.get("db") == "11" and c.get("cmd") == "brpop") >= threads * len(processes)
+        client = redis.Redis.from_url(redis_url)
+        db = str(client.connection_pool.connection_kwargs.get("db", 0))
+        waiting = sum(1 for c in client.client_list() if c.get("db") == db and c.get("cmd") == "brpop")
+        return waiting >= threads * len(processes)
     queue_file = os.path.join(folder, "huey.db")
     for process in processes:
         fds = os.path.join("/proc", str(process.proc.pid), "fd")
@@ -497,27 +501,37 @@ def consumers_ready(backend, folder, processes, threads=2):
     return True
 
 
-def prepare_postgres():
-    """Our own database, fresh; our own Redis db, empty."""
+def prepare_postgres(pg_url, redis_url):
+    """Our own database, dropped and created; our own Redis db, flushed."""
+    import psycopg2
     import redis
 
-    subprocess.run(["dropdb", *PG_ADMIN, "--if-exists", PG_DATABASE], check=True, capture_output=True)
-    subprocess.run(["createdb", *PG_ADMIN, PG_DATABASE], check=True, capture_output=True)
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    parts = urllib.parse.urlsplit(pg_url)
+    name = parts.path.lstrip("/")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name) or name in ("test", "postgres", "template0", "template1"):
+        raise SystemExit(f"--pg-url: refusing to drop database {name!r}; name one of the load's own")
+    conn = psycopg2.connect(urllib.parse.urlunsplit(parts._replace(path="/postgres")))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {name}")
+        cur.execute(f"CREATE DATABASE {name}")
+    conn.close()
+    redis.Redis.from_url(redis_url).flushdb()
 
 
 def run(backend, args):
     """One full load on one backend; returns (report text, ok)."""
     started = time.monotonic()
     deadline = Deadline(args.timeout)
+    if backend == "postgres":
+        prepare_postgres(args.pg_url, args.redis_url)
     folder = tempfile.mkdtemp(prefix=f"ckbiz-load-{backend}-")
     stats = Stats()
     issued, issued_at, outcome, lock = {}, {}, {}, threading.Lock()
     mailbox = Mailbox(stats, issued_at)
     ports = [free_port()] + ([free_port()] if backend == "postgres" else [])
     if backend == "postgres":
-        prepare_postgres()
-        database_url, huey_url, extra = PG_URL, REDIS_URL, {"RATELIMIT_STORAGE_URL": REDIS_URL}
+        database_url, huey_url, extra = args.pg_url, args.redis_url, {"RATELIMIT_STORAGE_URL": args.redis_url}
     else:
         database_url, huey_url, extra = f"sqlite:///{folder}/ckbiz.db", "", {}
     env = environment(folder, database_url, huey_url, MAIL_SERVER="127.0.0.1", MAIL_PORT=mailbox.port,
@@ -537,7 +551,7 @@ def run(backend, args):
         for i, options in enumerate(consumers):
             logs.append(os.path.join(folder, f"worker{i}.log"))
             processes.append(worker(env, logs[-1], *options))
-        wait_for(lambda: consumers_ready(backend, folder, processes[len(ports):]), timeout=60,
+        wait_for(lambda: consumers_ready(backend, folder, processes[len(ports):], args.redis_url), timeout=60,
                  what="the queue consumers to poll the queue")
         consumers_s = time.monotonic() - consumer_started
 
@@ -670,6 +684,9 @@ def run(backend, args):
         viewed = Counter(n for (n,) in reader.rows("SELECT invoice_id FROM invoice_event WHERE kind = 'viewed'"))
         check("first view recorded once per invoice", viewed == Counter({n: 1 for n in outcome}),
               f"{sum(viewed.values())} for {len(outcome)} opened")
+    except BaseException:
+        print(f"{backend}: the run broke off; logs and database kept in {folder}", file=sys.stderr)
+        raise
     finally:
         for process in reversed(processes):
             process.stop()
@@ -715,6 +732,8 @@ def main():
                         help="wait for the periodic settlement (up to a minute; default: on unless --short)")
     parser.add_argument("--quiet", type=float, default=3.0, help="seconds to wait for late duplicates")
     parser.add_argument("--keep", action="store_true", help="keep logs and database even when all passed")
+    parser.add_argument("--pg-url", default=PG_URL, help="dropped and created by each run (never `test`)")
+    parser.add_argument("--redis-url", default=REDIS_URL, help="this Redis db is flushed by each run")
     parser.add_argument("--smtp-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.smtp_server:
