@@ -3,7 +3,11 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+import sqlite3
+
 from peewee import InterfaceError, InternalError, OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .extensions import db, huey
 
@@ -75,9 +79,13 @@ def database_internal_error(error):
 
 @bp.app_errorhandler(OperationalError)
 @bp.app_errorhandler(InterfaceError)
+@bp.app_errorhandler(RedisConnectionError)  # the queue (RedisHuey) down or restarting
+@bp.app_errorhandler(RedisTimeoutError)
+@bp.app_errorhandler(sqlite3.OperationalError)  # the SqliteHuey queue file locked or unreadable
 def database_unavailable(error):
-    """The database is down, locked past its timeout or read-only: a clear 503, never a 500."""
-    current_app.logger.warning("database unavailable: %s", error)
+    """The database or the queue is down, locked past its timeout or read-only: a clear
+    503, never a 500."""
+    current_app.logger.warning("service unavailable: %s: %s", error.__class__.__name__, error)
     headers = {"Retry-After": "5"}
     if request.headers.get("HX-Request"):
         return "Сервис временно недоступен. Повторите через несколько секунд.", 503, {

@@ -51,8 +51,10 @@ def card_form(payment):
         from .tasks import notify_demo_payment
 
         approved = form.digits != demo.DECLINED_CARD
-        session[SUBMITTED] = [*session.get(SUBMITTED, [])[-9:], payment.provider_payment_id]
+        # Queued first: should the queue be down (a 503), the payer may submit again
+        # instead of waiting on "the bank" for an answer that was never asked for.
         notify_demo_payment(payment.provider_payment_id, "succeeded" if approved else "failed")
+        session[SUBMITTED] = [*session.get(SUBMITTED, [])[-9:], payment.provider_payment_id]
         return redirect(url_for("demo_gateway.card_form", payment=payment.provider_payment_id), 303)
     status = 422 if form.errors else 200
     return render_template("payer/demo_card.html", form=form, payment=payment, invoice=invoice,

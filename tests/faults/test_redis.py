@@ -7,7 +7,9 @@ import subprocess
 
 import pytest
 
-from faultkit import Browser, ScriptedSmtp, SmtpServer, queue, recipients, rows, service_id  # noqa: F401
+from faultkit import Browser, ScriptedSmtp, SmtpServer, message_ids, queue, rows, service_id  # noqa: F401
+from ckbiz.extensions import db
+from ckbiz.models import Invoice
 from ckbiz.database import utcnow
 from conftest import free_port
 from live import Process, environment, flask, wait_for, web, worker
@@ -80,6 +82,17 @@ def test_redis_restart_loses_no_delivery_and_never_500s(app, merchant, tmp_path)
                     assert browser.get(during).status == 200 and browser.get("/invoices").status == 200
                     health = browser.get("/healthz")
                     assert health.status == 503 and json.loads(health.text)["queue"].startswith("error")
+                    # The payer's card form hands the bank's answer to the queue: a clear 503, the
+                    # payment still waiting, and the same form works once Redis is back.
+                    payer = Browser(f"http://127.0.0.1:{port}")
+                    link = "/i/" + token_of(app, during)
+                    card = payer.post(f"{link}/pay", {"csrf_token": payer.csrf(link)}).headers["Location"]
+                    card = card.removeprefix(f"http://127.0.0.1:{port}")
+                    details = {"number": "4242 4242 4242 4242", "expiry": "12/40", "cvc": "123",
+                               "holder": "IVAN IVANOV"}
+                    refused = payer.post(card, {"csrf_token": payer.csrf(card), **details})
+                    assert refused.status == 503 and "Сервис временно недоступен" in refused.text
+                    assert invoice_status(app, during) == "issued"
 
                     # Redis is back, empty: the running consumer and the web app reconnect.
                     redis.start()
@@ -91,6 +104,9 @@ def test_redis_restart_loses_no_delivery_and_never_500s(app, merchant, tmp_path)
                              what="the grace of the row")
                     assert flask(env, "jobs", "run", "sweep").stdout.strip() == "sweep: 1"
                     wait_for(lambda: sent("during"), what="the delivery issued while Redis was down")
+                    assert payer.post(card, {"csrf_token": payer.csrf(card), **details}).status == 303
+                    wait_for(lambda: invoice_status(app, during) == "paid", what="the payment once Redis is back")
+                    wait_for(lambda: all(d.state == "sent" for d in rows(app)), what="the paid notices")
                 finally:
                     consumer.stop()
 
@@ -107,5 +123,19 @@ def test_redis_restart_loses_no_delivery_and_never_500s(app, merchant, tmp_path)
     finally:
         if redis.process:
             redis.kill()
-    assert recipients(smtp.accepted) == [f"{n}@example.com" for n in ("after", "before", "during", "queued")]
-    assert all(d.state == "sent" and d.attempts == 1 for d in rows(app))
+    outbox = rows(app)
+    assert {n: sum(d.recipient == f"{n}@example.com" for d in outbox)
+            for n in ("before", "during", "after", "queued")} == {"before": 1, "during": 2, "after": 1, "queued": 1}
+    assert all(d.state == "sent" and d.attempts == 1 for d in outbox)
+    # Exactly once: every outbox row arrived, none twice.
+    assert sorted(message_ids(smtp.accepted)) == sorted(d.message_id for d in outbox)
+
+
+def token_of(app, location):
+    with app.app_context(), db.connection_context():
+        return Invoice.get_by_id(int(location.rsplit("/", 1)[1])).token
+
+
+def invoice_status(app, location):
+    with app.app_context(), db.connection_context():
+        return Invoice.get_by_id(int(location.rsplit("/", 1)[1])).status
