@@ -3,6 +3,7 @@ from datetime import UTC
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, g, url_for
+from flask_babel import get_translations
 from markupsafe import Markup
 
 from . import money, phones
@@ -36,6 +37,21 @@ def init_app(app):
     app.add_template_filter(datetime_text, "datetime")
     app.add_template_global(invoice_url)
     app.context_processor(row_texts)
+    # Flask-Babel finds the locale and the catalog again for every string a template
+    # translates (a page has dozens, an e-mail forty); once per request or task is enough.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True)
+
+
+def _translations():
+    """Flask-Babel's catalog for this request or task, looked up once."""
+    if "translations" not in g:
+        g.translations = get_translations()
+    return g.translations
 
 
 # An invoice number no real invoice reaches, so it can stand in for one in a built URL.
