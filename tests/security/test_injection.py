@@ -301,3 +301,28 @@ def test_payment_notices_keep_a_poisoned_payee_name_inert(app, cabinet, merchant
         assert payload not in html
     received = smtp.messages[0][2]
     assert str(escape(payload)) in received.get_body(("html",)).get_content()
+
+
+@pytest.mark.parametrize("subject", [CRLF, "Invoice\r\nBcc: evil@example.com", "Invoice\nBcc: evil@example.com",
+                                     "Invoice\rBcc: evil@example.com"])
+def test_the_mail_builder_keeps_any_subject_on_one_header_line(app, subject):
+    """Russian subjects get encoded anyway; an all-ASCII one must not start a header either."""
+    import email
+    from email import policy
+
+    from ckbiz import mailer
+
+    with app.app_context():
+        built = mailer.build(subject, "payer@example.com", "text", "<p>html</p>", "<x@ckbiz>")
+    message = email.message_from_bytes(built.data, policy=policy.default)
+    assert message["Bcc"] is None and message.get_all("To") == ["payer@example.com"]
+    assert "Bcc: evil@example.com" in message["Subject"] and "\n" not in message["Subject"]
+
+
+@pytest.mark.parametrize("recipient", ["payer@example.com\r\nBcc: evil@example.com",
+                                       "payer@example.com\nBcc: evil@example.com"])
+def test_the_mail_builder_refuses_a_line_break_in_the_recipient(app, recipient):
+    from ckbiz import mailer
+
+    with app.app_context(), pytest.raises(mailer.MailError):
+        mailer.build("Счет", recipient, "text", "<p>html</p>", "<x@ckbiz>")
