@@ -4,7 +4,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, g, url_for
 from flask_babel import get_translations
-from markupsafe import Markup
 
 from . import money, phones
 
@@ -71,15 +70,6 @@ def invoice_url(endpoint, number):
     return f"{head}{number}{tail}"
 
 
-# The «Инвойс» column's receipt icon (§5.2), inline so no request is spent on it.
-RECEIPT_ICON = Markup(
-    '<svg class="icon" viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" focusable="false">'
-    '<path fill="none" stroke="currentColor" stroke-width="1.8" stroke-linejoin="round" '
-    'd="M5 2.5h14v19l-2.33-1.5-2.34 1.5-2.33-1.5-2.33 1.5L7.33 20 5 21.5z"/>'
-    '<path stroke="currentColor" stroke-width="1.6" stroke-linecap="round" d="M8.5 7.5h7M8.5 11h7M8.5 14.5h4.5"/>'
-    '</svg>')
-
-
 def row_texts():
     """Words every history row repeats, translated once per page rather than once per row."""
     from flask_babel import gettext as _
@@ -88,7 +78,6 @@ def row_texts():
 
     return {
         "status_icons": {"issued": "✉", "paid": "✔", "transferred": "✔✔", "expired": "⌛", "cancelled": "✖"},
-        "receipt_icon": RECEIPT_ICON,
         "status_labels": {status: str(label) for status, label in STATUS_LABELS.items()},
         "texts": {"remind": _("Напомнить"), "mark_paid": _("Оплачен другим способом"), "cancel": _("Отменить"),
                   "confirm_paid": _("Отметить счет № %s оплаченным другим способом?"),
