@@ -627,9 +627,11 @@ def run(backend, args):
             with open(path, encoding="utf-8", errors="replace") as fh:
                 text = fh.read()
             locked[os.path.basename(path)] = text.lower().count("database is locked")
-            tracebacks[os.path.basename(path)] = text.count("Traceback")
+            tracebacks[os.path.basename(path)] = sum(text.count(sign) for sign in (
+                "Traceback", "WORKER TIMEOUT", "[ERROR]", "[CRITICAL]"))
         check('zero "database is locked" in any log', not sum(locked.values()), f"{dict(+locked) or 0}")
-        check("zero tracebacks in any log", not sum(tracebacks.values()), f"{dict(+tracebacks) or 0}")
+        check("zero tracebacks or worker timeouts in any log", not sum(tracebacks.values()),
+              f"{dict(+tracebacks) or 0}")
 
         mail = list(mailbox.messages)
         per = Counter((kind, number) for kind, number, _, _ in mail)
