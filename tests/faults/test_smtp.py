@@ -15,7 +15,8 @@ from live import environment, wait_for, web, worker
 def settings(app, queue_url, smtp_port, web_port, **extra):
     return environment(app.instance_path, app.config["DATABASE_URL"], queue_url, MAIL_SERVER="127.0.0.1",
                        MAIL_PORT=smtp_port, BASE_URL=f"http://127.0.0.1:{web_port}",
-                       DELIVERY_BACKOFF_SECONDS="[1, 1, 1, 1, 1]", DELIVERY_LEASE_SECONDS=1, **extra)
+                       DELIVERY_BACKOFF_SECONDS="[1, 1, 1, 1, 1]", DELIVERY_LEASE_SECONDS=1,
+                       SMS_TIMEOUT=1, **extra)  # a lease lasts 3 × the slower channel's timeout + the grace
 
 
 def issue_one(app, merchant, port, email="payer@example.com"):
