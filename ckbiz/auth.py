@@ -162,8 +162,11 @@ def password():
         if "current" in form and accounts.authenticate(current_user.phone, form.current.data) is None:
             form.current.errors.append(_("Текущий пароль введён неверно"))
         else:
-            accounts.set_password(current_user, form.password.data)
-            start_session(current_user)
+            merchant = current_user._get_current_object()
+            accounts.set_password(merchant, form.password.data)
+            # The merchant itself, not the current_user proxy: login_user() stores what it
+            # gets as the request's user, and a proxy pointing at itself recursed forever.
+            start_session(merchant)
             flash(_("Пароль изменён. Другие сеансы завершены."), "success")
             return redirect(url_for("auth.password"), 303)
     return render_template("auth/password.html", form=form), 422 if form.errors else 200

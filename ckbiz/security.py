@@ -1,5 +1,5 @@
 """Security headers on every response, and the CSRF failure page."""
-from flask import current_app, render_template, request
+from flask import current_app, render_template, request, session
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -24,6 +24,11 @@ def _headers(response):
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint != "static" and session.get("_user_id"):
+        # A merchant's invoices, payers and CSV must not stay in a shared computer's cache
+        # (or a proxy's) after logout; static files keep their own caching. The session,
+        # not current_user: no database lookup on the way out.
+        headers.setdefault("Cache-Control", "no-store")
     # BASE_URL says the site is HTTPS even when a proxy without PROXY_COUNT makes the
     # request look like plain HTTP; browsers ignore HSTS received over HTTP, so sending
     # it then is harmless, and forgetting PROXY_COUNT no longer drops it.

@@ -2,6 +2,7 @@
 from urllib.parse import urlsplit
 
 import pytest
+from flask_login import current_user
 
 from ckbiz import create_app
 from ckbiz.extensions import db
@@ -121,3 +122,29 @@ def test_a_forged_forwarded_for_does_not_escape_the_per_address_login_limit(app,
     response = AuthActions(client).login()
     assert response.status_code == 422
     assert "Слишком много неудачных попыток входа" in response.get_data(as_text=True)
+
+
+def test_the_cabinet_is_never_cached_but_static_files_are_left_alone(app, client, auth, merchant):
+    invoice = make_invoice(app, merchant)
+    auth.login()
+    for path, headers in (("/invoices", {}), ("/invoices", {"HX-Request": "true", "HX-Target": "history-results"}),
+                          (f"/invoices/{invoice.number}", {}), ("/invoices.csv", {}), ("/invoices/totals", {}),
+                          ("/settings", {}), ("/password", {}), (f"/i/{invoice.token}", {})):
+        assert client.get(path, headers=headers).headers["Cache-Control"] == "no-store", path
+    assert client.get("/static/ckbiz.css").headers["Cache-Control"] != "no-store"
+
+
+def test_the_request_that_changes_the_password_still_knows_its_merchant(app, client, auth, merchant):
+    """login_user(current_user) made current_user a proxy of itself: any later look recursed forever."""
+    seen = []
+
+    @app.after_request
+    def look(response):
+        seen.append(current_user.is_authenticated)
+        return response
+
+    auth.login()
+    token = csrf_token(client, "/password")
+    assert client.post("/password", data={"csrf_token": token, "current": PASSWORD, "password": "a new password",
+                                          "confirm": "a new password"}).status_code == 303
+    assert seen[-1] is True
