@@ -326,3 +326,22 @@ def test_the_mail_builder_refuses_a_line_break_in_the_recipient(app, recipient):
 
     with app.app_context(), pytest.raises(mailer.MailError):
         mailer.build("Счет", recipient, "text", "<p>html</p>", "<x@ckbiz>")
+
+
+@pytest.mark.parametrize("address", ['"<script>alert(1)</script>"@example.com', "<img src=x onerror=alert(1)>@example.com",
+                                     '"><svg onload=alert(1)>@example.com', 'a@example.com" hx-get="/logout'])
+def test_markup_in_an_email_address_is_refused_everywhere_one_is_typed(app, cabinet, merchant, smtp, address):
+    invoice = make_invoice(app, merchant, email=None)
+    smtp.messages.clear()
+    counts = table_counts(app)
+    with app.app_context(), db.connection_context():
+        service = Service.of(merchant).first()
+    token = csrf_token(cabinet, "/settings")
+    for path, data in (("/invoices", issue_data(cabinet, service.id, payer_email=address)),
+                       (f"/invoices/{invoice.number}/send", {"csrf_token": token, "email": address}),
+                       ("/settings", {"csrf_token": token, "default_validity_hours": "72", "copy_invoices": "y",
+                                      "copy_email": address, "email": address, "timezone": "Europe/Moscow"})):
+        response = cabinet.post(path, data=data)
+        assert response.status_code == 422, path
+        assert address not in response.get_data(as_text=True)
+    assert table_counts(app) == counts and smtp.messages == []
