@@ -328,7 +328,8 @@ def test_the_mail_builder_refuses_a_line_break_in_the_recipient(app, recipient):
         mailer.build("Счет", recipient, "text", "<p>html</p>", "<x@ckbiz>")
 
 
-@pytest.mark.parametrize("address", ['"<script>alert(1)</script>"@example.com', "<img src=x onerror=alert(1)>@example.com",
+@pytest.mark.parametrize("address", ['"<script>alert(1)</script>"@example.com',
+                                     "<img src=x onerror=alert(1)>@example.com",
                                      '"><svg onload=alert(1)>@example.com', 'a@example.com" hx-get="/logout'])
 def test_markup_in_an_email_address_is_refused_everywhere_one_is_typed(app, cabinet, merchant, smtp, address):
     invoice = make_invoice(app, merchant, email=None)
