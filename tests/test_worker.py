@@ -155,3 +155,53 @@ def test_mail_server_down_then_back_with_a_real_consumer(app, client, auth, merc
         finally:
             controller.stop()
     assert sorted(r[0] for _, r, _ in recorder.messages) == [f"payer{n}@example.com" for n in range(3)]
+
+
+def test_tasks_starting_together_on_a_fresh_consumer_share_one_database_pool(app, monkeypatch):
+    """Found by bench/load.py: the periodic jobs start together when a consumer starts.
+
+    Each worker thread's first task built the tasks' app itself, and every build
+    replaced the database pool, closing the connections of tasks already running
+    (IndexError: pop from empty list; "bad parameter or other API misuse").
+    """
+    import threading
+    import time
+
+    from ckbiz import tasks
+    from ckbiz import worker as consumer_module
+
+    monkeypatch.setenv("CKBIZ_DATABASE_URL", app.config["DATABASE_URL"])
+    errors = []
+
+    class FourTasksAtOnce:
+        """Stands in for huey's consumer: four threads run their first task at the same moment."""
+
+        def __init__(self, huey, **options):
+            pass
+
+        def run(self):
+            barrier = threading.Barrier(4)
+
+            def task():
+                barrier.wait()
+                try:
+                    with tasks.task_scope():
+                        for _ in range(50):
+                            db.execute_sql("SELECT COUNT(*) FROM merchant").fetchall()
+                            time.sleep(0.002)
+                except Exception as exc:  # noqa: BLE001 - collected for the assertion
+                    errors.append(repr(exc))
+
+            threads = [threading.Thread(target=task) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+
+    monkeypatch.setattr(consumer_module, "GracefulConsumer", FourTasksAtOnce)
+    tasks._worker_app.cache_clear()
+    try:
+        consumer_module.run(huey)
+    finally:
+        tasks._worker_app.cache_clear()
+    assert errors == []
