@@ -314,9 +314,12 @@ def merchant_user(index, args, ports, stats, deadline, issued, issued_at, lock):
 def behaviour(number):
     """What this payer does with this invoice, fixed by the invoice number."""
     rng = random.Random(number * 7919)
-    return {"open_only": rng.random() < 0.08, "decline_first": rng.random() < 0.08,
-            "double_pay": rng.random() < 0.10, "double_submit": rng.random() < 0.10,
-            "replay": rng.random() < 0.15}
+    how = {"open_only": rng.random() < 0.08, "decline_first": rng.random() < 0.08,
+           "double_pay": rng.random() < 0.10, "double_submit": rng.random() < 0.10,
+           "replay": rng.random() < 0.15, "shared": rng.random() < 0.05}
+    if how["shared"]:  # two people pay one forwarded link at the same moment, plainly
+        how.update(open_only=False, decline_first=False, double_pay=False, double_submit=False)
+    return how
 
 
 def payer_user(links, ports, stats, deadline, outcome, lock, confirm_timeout):
@@ -348,7 +351,11 @@ def payer_user(links, ports, stats, deadline, outcome, lock, confirm_timeout):
 
 
 def pay_one(browser, number, token, stats, deadline, confirm_timeout):
-    """One payer and one invoice, as a browser does it; returns "paid" or "opened"."""
+    """One payer (two for a shared link) and one invoice, as a browser does it.
+
+    Returns "paid", "shared" (paid twice at once: one payment must be flagged for a refund)
+    or "opened".
+    """
     how = behaviour(number)
     link = f"/i/{token}"
     _, _, html = browser.request("payer page", "GET", link)
@@ -357,58 +364,93 @@ def pay_one(browser, number, token, stats, deadline, confirm_timeout):
     browser.request("payment QR", "GET", f"{link}/qr.png")
     if how["open_only"]:
         return "opened"
-    cards = [DECLINED_CARD, GOOD_CARD] if how["decline_first"] else [GOOD_CARD]
-    for card in cards:
-        token_value = csrf(html)
-
-        def start():
-            return browser.request("pay (start)", "POST", f"{link}/pay", {"csrf_token": token_value},
-                                   expect=(303,))
-
-        if how["double_pay"]:
-            results = twice(start)
-            good = [r for r in results if not isinstance(r, Failed)]
-            if not good:
-                raise Failed("pay (start) twice")
-            form_path = location(good[-1][1])
-        else:
-            form_path = location(start()[1])
-        _, _, form_html = browser.request("card form", "GET", form_path)
-        card_csrf = csrf(form_html)
-
-        def submit():
-            return browser.request("card submit", "POST", form_path, {
-                "csrf_token": card_csrf, "number": card, "expiry": "12/40", "cvc": "123",
-                "holder": "IVAN IVANOV"}, expect=(303, 200))
-
-        submitted = time.monotonic()
-        if how["double_submit"] and card == GOOD_CARD:
-            if all(isinstance(r, Failed) for r in twice(submit)):
-                raise Failed("card submit twice")
-        else:
-            submit()
-        wait_until = min(deadline.at, submitted + confirm_timeout)
-        while True:
-            _, _, page = browser.request("card result (refresh)", "GET", form_path)
-            if "Оплата прошла" in page or "Платеж отклонен" in page:
-                break
-            if time.monotonic() > wait_until:
-                raise Failed("card never confirmed")
-            time.sleep(2.0)  # the page's own <meta http-equiv="refresh" content="2">
-        stats.timing("card confirmed (submit → result page)", (time.monotonic() - submitted) * 1000)
-        if card == DECLINED_CARD:
-            if "Платеж отклонен" not in page:
-                raise Failed("declined card was approved")
-            _, _, html = browser.request("payer page", "GET", link)
-            continue
-        if "Оплата прошла" not in page:
-            raise Failed("good card was declined")
+    if how["shared"]:
+        other = Browser(browser.ports, stats, deadline)
+        _, _, other_html = other.request("payer page", "GET", link)
+        forms = parallel(lambda: start_payment(browser, link, html, how),
+                         lambda: start_payment(other, link, other_html, how))
+        parallel(*(lambda b=b, f=f: submit_card(b, f, GOOD_CARD, how, stats, deadline, confirm_timeout)
+                   for b, f in zip((browser, other), forms)))
+    else:
+        for card in [DECLINED_CARD, GOOD_CARD] if how["decline_first"] else [GOOD_CARD]:
+            form_path = start_payment(browser, link, html, how)
+            page = submit_card(browser, form_path, card, how, stats, deadline, confirm_timeout)
+            if card == DECLINED_CARD:
+                _, _, html = browser.request("payer page", "GET", link)
         if how["replay"]:
             replay_callback(browser, form_path, token, page)
     _, _, html = browser.request("payer page", "GET", link)
     if "Оплатить банковской картой" in html:
         raise Failed("paid invoice still offers to pay")
-    return "paid"
+    return "shared" if how["shared"] else "paid"
+
+
+def parallel(*fns):
+    """Run the functions at the same moment; their results, or the first Failed."""
+    results = [None] * len(fns)
+
+    def run(i):
+        try:
+            results[i] = fns[i]()
+        except Exception as exc:  # noqa: BLE001 - handed to the caller
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(fns))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+    return results
+
+
+def start_payment(browser, link, html, how):
+    """«Оплатить банковской картой» (clicked twice for some): the card form's path."""
+    token_value = csrf(html)
+
+    def start():
+        return browser.request("pay (start)", "POST", f"{link}/pay", {"csrf_token": token_value},
+                               expect=(303,))
+
+    if how["double_pay"]:
+        good = [r for r in twice(start) if not isinstance(r, Failed)]
+        if not good:
+            raise Failed("pay (start) twice")
+        return location(good[-1][1])
+    return location(start()[1])
+
+
+def submit_card(browser, form_path, card, how, stats, deadline, confirm_timeout):
+    """Fill the demo card form (submitted twice for some) and wait for the bank like the page does."""
+    _, _, form_html = browser.request("card form", "GET", form_path)
+    card_csrf = csrf(form_html)
+
+    def submit():
+        return browser.request("card submit", "POST", form_path, {
+            "csrf_token": card_csrf, "number": card, "expiry": "12/40", "cvc": "123",
+            "holder": "IVAN IVANOV"}, expect=(303, 200))
+
+    submitted = time.monotonic()
+    if how["double_submit"] and card == GOOD_CARD:
+        if all(isinstance(r, Failed) for r in twice(submit)):
+            raise Failed("card submit twice")
+    else:
+        submit()
+    wait_until = min(deadline.at, submitted + confirm_timeout)
+    while True:
+        _, _, page = browser.request("card result (refresh)", "GET", form_path)
+        if "Оплата прошла" in page or "Платеж отклонен" in page:
+            break
+        if time.monotonic() > wait_until:
+            raise Failed("card never confirmed")
+        time.sleep(2.0)  # the page's own <meta http-equiv="refresh" content="2">
+    stats.timing("card confirmed (submit → result page)", (time.monotonic() - submitted) * 1000)
+    wanted = "Платеж отклонен" if card == DECLINED_CARD else "Оплата прошла"
+    if wanted not in page:
+        raise Failed(f"{card}: the bank answered the other way")
+    return page
 
 
 def replay_callback(browser, form_path, token, page):
@@ -587,8 +629,9 @@ def run(backend, args):
         timed_out = any(t.is_alive() for t in merchants + payers)
 
         reader = Reader(database_url)
-        paid = {n for n, r in outcome.items() if r == "paid"}
-        expected_mail = len(issued) + 2 * len(paid)
+        paid = {n for n, r in outcome.items() if r in ("paid", "shared")}
+        shared = {n for n, r in outcome.items() if r == "shared"}
+        expected_mail = len(issued) + 2 * len(paid) + len(shared)
         sms_path = os.path.join(folder, "sms.log")
 
         def drained():
@@ -640,6 +683,8 @@ def run(backend, args):
         for n in paid:
             want[("paid_notice", n)] = 1
             want[("payment_received", n)] = 1
+        for n in shared:
+            want[("refund_notice", n)] = 1
         wrong = {f"{k[0]} {k[1]}": per[k] for k in set(per) | set(want) if per[k] != want[k]}
         check("every e-mail sent exactly once", not wrong and all(v == 1 for v in ids.values()),
               f"{len(mail)} messages, {len(ids)} Message-IDs, expected {sum(want.values())}"
@@ -654,7 +699,7 @@ def run(backend, args):
               f"{sum(sms.values())} SMS for {len(issued)} invoices")
         states = Counter(dict(reader.rows("SELECT state, COUNT(*) FROM delivery GROUP BY state")))
         check("outbox drained: every delivery row sent", set(states) <= {"sent"} and
-              states["sent"] == len(issued) * 2 + len(paid) * 2, f"{dict(states)}")
+              states["sent"] == len(issued) * 2 + len(paid) * 2 + len(shared), f"{dict(states)}")
 
         attempts = Counter(dict(reader.rows("SELECT attempts, COUNT(*) FROM delivery GROUP BY attempts")))
         check("(info) send attempts per delivery", True, f"{dict(attempts)}")
@@ -672,17 +717,26 @@ def run(backend, args):
         check("paid in the database = paid by the payers", db_paid == paid and (
             final is None or all(invoices[n][0] == final for n in paid)),
             f"{len(db_paid)} paid ({Counter(s for s, _, _ in invoices.values())})")
-        succeeded = Counter(n for (n,) in reader.rows("SELECT invoice_id FROM payment WHERE status = 'succeeded'"))
-        check("every payment recorded once", all(succeeded[n] == 1 for n in paid) and set(succeeded) == paid,
-              f"{sum(succeeded.values())} successful payments for {len(paid)} paid invoices")
-        attention = reader.rows("SELECT COUNT(*) FROM payment WHERE attention <> ''")[0][0]
-        check("no payment flagged (refund, mismatch)", attention == 0, f"{attention}")
-        paid_sum = reader.rows("SELECT COALESCE(SUM(amount_kop), 0) FROM payment WHERE status = 'succeeded'")[0][0]
+        payments = reader.rows("SELECT invoice_id, amount_kop, attention FROM payment WHERE status = 'succeeded'")
+        succeeded = Counter(n for n, _, _ in payments)
+        check("every payment recorded once (twice for a link paid by two people at once)",
+              all(succeeded[n] == (2 if n in shared else 1) for n in paid) and set(succeeded) == paid,
+              f"{sum(succeeded.values())} successful payments for {len(paid)} paid invoices, "
+              f"{len(shared)} of them paid by two payers at once")
+        flagged = Counter(n for n, _, note in payments if note)
+        refunds = all(note.startswith("refund:") for _, _, note in payments if note)
+        flagged_in_all = reader.rows("SELECT COUNT(*) FROM payment WHERE attention <> ''")[0][0]
+        check("exactly the second payment of a shared link flagged for a refund",
+              flagged == Counter({n: 1 for n in shared}) and refunds and flagged_in_all == len(shared),
+              f"{flagged_in_all} flagged for {len(shared)} shared links; all refunds: {refunds}")
+        kept = sum(amount for _, amount, note in payments if not note)
+        to_refund = sum(amount for _, amount, note in payments if note)
         owed = sum(invoices[n][1] + invoices[n][2] for n in paid)
         typed = sum(issued[n][1] for n in paid)
         check("sum of payments = sum of amount + commission, to the kopeck",
-              paid_sum == owed and typed == sum(invoices[n][1] for n in paid),
-              f"{paid_sum} = {owed} kopecks")
+              kept == owed and typed == sum(invoices[n][1] for n in paid)
+              and to_refund == sum(invoices[n][1] + invoices[n][2] for n in shared),
+              f"{kept} = {owed} kopecks kept, {to_refund} to refund")
         viewed = Counter(n for (n,) in reader.rows("SELECT invoice_id FROM invoice_event WHERE kind = 'viewed'"))
         check("first view recorded once per invoice", viewed == Counter({n: 1 for n in outcome}),
               f"{sum(viewed.values())} for {len(outcome)} opened")
