@@ -7,11 +7,12 @@ whose lease ran out (a worker died, or the queue lost the task).
 from datetime import timedelta
 
 from flask import current_app
+
 from . import accounts, mailer, messages, sms
 from .database import utcnow
-from .sms import http as sms_http
 from .extensions import db
 from .models import Delivery, Invoice, InvoiceEvent, Merchant, new_token
+from .sms import http as sms_http
 
 MAX_ATTEMPTS = 6
 SENT_EVENTS = {"email": "email_sent", "sms": "sms_sent"}
@@ -75,8 +76,8 @@ def lease(delivery_id):
              .where(Delivery.id == delivery_id,
                     (Delivery.state == "pending")
                     | ((Delivery.state == "sending") & (Delivery.lease_until < now)))
-             .execute())
-    return Delivery.get_by_id(delivery_id) if taken else None
+             .returning(Delivery).execute())
+    return next(iter(taken), None)
 
 
 def deliver(delivery_id):
@@ -88,14 +89,18 @@ def deliver(delivery_id):
     if lifetime and delivery.created_at < utcnow() - lifetime:
         # Whoever asked has stopped waiting; a password or code arriving now only confuses.
         return _failed(delivery, sms.SmsError("request older than the code's lifetime", retryable=False))
-    problem = _ownership_problem(delivery)
+    # Read once, for the ownership check and for the message itself.
+    invoice = (Invoice.select(Invoice, Merchant).join(Merchant).where(Invoice.number == delivery.invoice_id)
+               .get_or_none() if delivery.invoice_id else None)
+    problem = _ownership_problem(delivery, invoice)
     if problem:
         return _failed(delivery, NotOwned(problem))
     try:
         if delivery.channel == "email":
-            mailer.send(messages.email(delivery))
+            mailer.send(messages.email(delivery, invoice))
         else:
-            sms.backend_from_config(current_app.config).send(delivery.recipient, messages.sms_text(delivery))
+            sms.backend_from_config(current_app.config).send(delivery.recipient,
+                                                             messages.sms_text(delivery, invoice))
     except (mailer.MailError, sms.SmsError) as exc:
         return _failed(delivery, exc)
     except Exception as exc:  # a bug must not leave the row leased forever
@@ -116,7 +121,7 @@ class NotOwned(Exception):
     retryable = False
 
 
-def _ownership_problem(delivery):
+def _ownership_problem(delivery, invoice):
     """Why the row must not be sent, or None.
 
     The task runs later than the request that wrote the row and trusts only what it
@@ -124,8 +129,7 @@ def _ownership_problem(delivery):
     and a temporary password only ever goes to its own merchant's phone.
     """
     if delivery.invoice_id:
-        owner = Invoice.select(Invoice.merchant).where(Invoice.number == delivery.invoice_id).scalar()
-        if owner != delivery.merchant_id:
+        if invoice is None or invoice.merchant_id != delivery.merchant_id:
             return f"invoice {delivery.invoice_id} is not merchant {delivery.merchant_id}'s"
     elif delivery.kind == "password":
         phone = Merchant.select(Merchant.phone).where(Merchant.id == delivery.merchant_id).scalar()

@@ -5,7 +5,6 @@ from flask_babel import lazy_gettext as _l
 
 from . import accounts, mailer, money, registration
 from .links import public_url
-from .models import Invoice
 
 INVOICE_KINDS = ("invoice", "reminder", "sent_to", "copy")
 # Short notices about an invoice: (subject, text); %(n)s number, %(a)s amount, %(t)s card total, %(p)s payee.
@@ -24,9 +23,8 @@ NOTICES = {
 }
 
 
-def email(delivery):
-    """The mailer.Outgoing message for an e-mail delivery."""
-    invoice = Invoice.get_by_id(delivery.invoice_id)
+def email(delivery, invoice):
+    """The mailer.Outgoing message for an e-mail delivery about the invoice."""
     context = invoice_context(invoice)
     if delivery.kind in NOTICES:
         subject, text = (str(part) % _values(invoice) for part in NOTICES[delivery.kind])
@@ -52,7 +50,7 @@ def _plain(kopecks):
     return money.format_rubles(kopecks).replace("\u202f", " ")
 
 
-def sms_text(delivery):
+def sms_text(delivery, invoice=None):
     """A short Russian SMS: the invoice's number, amount and payer link, or a temporary password."""
     if delivery.kind == "password":
         password = accounts.issue_temporary_password(delivery.merchant_id)
@@ -62,7 +60,6 @@ def sms_text(delivery):
         return _("Код подтверждения ЦК Бизнес: %(c)s. Действует 10 минут.", c=code)
     if delivery.kind == "register_exists":
         return _("Этот номер уже зарегистрирован в ЦК Бизнес. Забыли пароль? Восстановите его на странице входа.")
-    invoice = Invoice.get_by_id(delivery.invoice_id)
     url = public_url("payer.show", token=invoice.token)
     amount = _plain(invoice.amount_kop)
     if delivery.kind == "reminder":
