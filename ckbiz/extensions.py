@@ -5,6 +5,7 @@ built here from the environment (CKBIZ_HUEY_URL, CKBIZ_INSTANCE_PATH) before any
 app exists, exactly as the consumer will see it.
 """
 import os
+from urllib.parse import parse_qsl, urlencode
 
 from flask_babel import Babel
 from flask_login import LoginManager
@@ -30,7 +31,7 @@ def make_huey(url=None):
     """SqliteHuey in the instance folder by default, RedisHuey for a redis:// URL."""
     url = url if url is not None else os.environ.get("CKBIZ_HUEY_URL", "")
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey("ckbiz", url=url)
+        return RedisHuey("ckbiz", url=with_timeouts(url))
     if url.startswith("sqlite:///"):
         filename = url[len("sqlite:///"):]
     elif url:
@@ -40,6 +41,18 @@ def make_huey(url=None):
         os.makedirs(folder, exist_ok=True)
         filename = os.path.join(folder, "huey.db")
     return SqliteHuey("ckbiz", filename=filename)
+
+
+# A Redis that accepts connections but never answers (frozen, partitioned) must cost a
+# request seconds, not hang it until gunicorn kills the worker: the outbox row is already
+# written and the sweeper sends it. The consumer's blocking read waits 1 s, well inside.
+REDIS_TIMEOUTS = {"socket_connect_timeout": "3", "socket_timeout": "5"}
+
+
+def with_timeouts(url):
+    """The Redis URL with connect and read timeouts, unless it sets its own."""
+    base, _, query = url.partition("?")
+    return base + "?" + urlencode({**REDIS_TIMEOUTS, **dict(parse_qsl(query))})
 
 
 huey = make_huey()

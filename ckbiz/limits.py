@@ -54,7 +54,9 @@ def _redis():
     if client is None:
         import redis
 
-        client = current_app.extensions["ckbiz_redis"] = redis.Redis.from_url(url)
+        from .extensions import with_timeouts
+
+        client = current_app.extensions["ckbiz_redis"] = redis.Redis.from_url(with_timeouts(url))
     return client
 
 

@@ -139,3 +139,41 @@ def token_of(app, location):
 def invoice_status(app, location):
     with app.app_context(), db.connection_context():
         return Invoice.get_by_id(int(location.rsplit("/", 1)[1])).status
+
+
+@pytest.mark.skipif(not REDIS, reason="redis-server is not installed")
+def test_a_hung_redis_costs_seconds_not_the_request(app, merchant, tmp_path):
+    """Redis stopped dead (SIGSTOP: connections open, nothing answers), as on a frozen VM or a
+    network partition: issuing waits a bounded few seconds, then succeeds from the outbox."""
+    import signal
+    import time
+
+    redis = Redis(tmp_path)
+    redis.start()
+    port = free_port()
+    env = environment(app.instance_path, app.config["DATABASE_URL"], redis.url, BASE_URL=f"http://127.0.0.1:{port}",
+                      DELIVERY_LEASE_SECONDS=1)
+    try:
+        with web(env, port, tmp_path / "web.log"):
+            browser = Browser(f"http://127.0.0.1:{port}")
+            browser.login()
+            redis.process.proc.send_signal(signal.SIGSTOP)
+            try:
+                started = time.monotonic()
+                response = browser.request("/invoices/new", None, timeout=20)  # no queue involved
+                assert response.status == 200 and time.monotonic() - started < 2
+                started = time.monotonic()
+                token = browser.csrf("/invoices/new")
+                response = browser.request("/invoices", {
+                    "csrf_token": token, "service": str(service_id(app, merchant)),
+                    "payer_email": "frozen@example.com", "payer_phone": "", "req-account": "5",
+                    "req-fio": "Ф", "validity_hours": "24", "amount": "10"}, timeout=25)
+                waited = time.monotonic() - started
+                assert response.status == 303 and waited < 10, (response.status, waited)
+                health = browser.request("/healthz", timeout=25)
+                assert health.status == 503
+            finally:
+                redis.process.proc.send_signal(signal.SIGCONT)
+    finally:
+        redis.kill()
+    assert [d.state for d in rows(app)] == ["pending"]  # left to the sweeper, not lost
