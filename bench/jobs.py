@@ -1,12 +1,13 @@
 """Background work against its floor: the expiry job against a raw UPDATE, the worker's
 e-mail against smtplib on one connection into the same local SMTP server."""
+import email as email_parser
 import multiprocessing
 import os
-import shutil
 import smtplib
 import sqlite3
 import threading
 import time
+from email import policy
 
 from aiosmtpd.controller import Controller
 from live import environment, flask, wait_for, worker
@@ -36,6 +37,17 @@ def prepared(folder, invoices):
     return env
 
 
+def _copy_database(source, target):
+    """A consistent copy through SQLite's backup API (a file copy would miss the WAL)."""
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(target + suffix):
+            os.remove(target + suffix)
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
 def _app(env, database):
     """ckbiz in this process, on `database` (a copy of the prepared one)."""
     saved = dict(os.environ)
@@ -58,7 +70,7 @@ def expiry(folder, due):
     timings = []
     for name, run in (("ours", _expire_ours), ("raw", _expire_raw)):
         copy = f"{folder}/{name}.db"
-        shutil.copyfile(source, copy)
+        _copy_database(source, copy)
         started = time.perf_counter()
         moved = run(env, copy)
         timings.append(time.perf_counter() - started)
@@ -86,13 +98,21 @@ def _expire_raw(env, copy):
 
 
 class Counter:
-    """An aiosmtpd handler that counts messages and notes when the first and last came."""
+    """An aiosmtpd handler that counts messages and notes when the first and last came.
 
-    def __init__(self):
+    A storing server parses each message as a mail store would (and as the tests'
+    recorder does); a sink only counts. The first makes the server part of the cost,
+    the second shows the clients' ceiling.
+    """
+
+    def __init__(self, store):
+        self.store, self.stored = store, []
         self.count, self.first, self.last = 0, None, None
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
+        if self.store:
+            self.stored.append(email_parser.message_from_bytes(envelope.content, policy=policy.default))
         with self.lock:
             self.count += 1
             self.last = time.perf_counter()
@@ -100,12 +120,12 @@ class Counter:
         return "250 OK"
 
 
-def deliveries(folder, messages, port):
+def deliveries(folder, messages, port, store):
     """Messages/s: ckbiz's worker sending `messages` queued invoice e-mails, and smtplib sending
-    the same message on one connection, both into one local aiosmtpd server."""
+    the same message on one connection, into one local aiosmtpd server (storing or a sink)."""
     env = prepared(folder, messages)
     copy = f"{folder}/deliveries.db"
-    shutil.copyfile(f"{folder}/ckbiz.db", copy)
+    _copy_database(f"{folder}/ckbiz.db", copy)
     env = {**env, "CKBIZ_DATABASE_URL": f"sqlite:///{copy}", "CKBIZ_HUEY_URL": f"sqlite:///{QUEUE}",
            "CKBIZ_MAIL_SERVER": "127.0.0.1", "CKBIZ_MAIL_PORT": str(port)}
     huey.flush()
@@ -117,31 +137,39 @@ def deliveries(folder, messages, port):
                     for number, in Invoice.select(Invoice.number).limit(messages).tuples()]
         for row in rows:
             tasks.send_delivery(row.id)
-        sample = email(rows[0])
-        data, sender = sample.data, sample.sender
-    counter = Counter()
-    server = Controller(counter, hostname="127.0.0.1", port=port)
-    server.start()
-    try:
-        with worker(env, f"{folder}/worker.log", "--no-periodic"):
-            wait_for(lambda: counter.count >= messages, timeout=messages / 20 + 60, what="the worker's e-mails")
-        ours = (counter.count - 1) / (counter.last - counter.first)
-        with app.app_context(), db.connection_context():
-            sent = Delivery.select().where(Delivery.state == "sent").count()
-        if sent != messages or counter.count != messages:
-            raise SystemExit(f"deliveries: {sent} rows sent, {counter.count} messages for {messages}")
-        # In a process of its own, like the worker, so it does not share a GIL with the server.
-        with multiprocessing.get_context("fork").Pool(1) as pool:
-            bare = pool.apply(_smtplib_rate, (port, sender, data, messages))
-    finally:
-        server.stop()
-    return ours, bare
+        sample = email(rows[0], Invoice.get_by_id(rows[0].invoice_id))
+    rates = []
+    for send in (_worker_sends, _smtplib_sends):
+        counter = Counter(store)
+        server = Controller(counter, hostname="127.0.0.1", port=port)
+        server.start()
+        try:
+            send(env, folder, sample, messages, port, counter)
+        finally:
+            server.stop()
+        if counter.count != messages:
+            raise SystemExit(f"deliveries: {counter.count} messages arrived of {messages}")
+        rates.append((counter.count - 1) / (counter.last - counter.first))
+    with app.app_context(), db.connection_context():
+        sent = Delivery.select().where(Delivery.state == "sent").count()
+    if sent != messages:
+        raise SystemExit(f"deliveries: {sent} rows sent of {messages}")
+    return tuple(rates)
+
+
+def _worker_sends(env, folder, sample, messages, port, counter):
+    with worker(env, f"{folder}/worker.log", "--no-periodic"):
+        wait_for(lambda: counter.count >= messages, timeout=messages / 20 + 60, what="the worker's e-mails")
+
+
+def _smtplib_sends(env, folder, sample, messages, port, counter):
+    # In a process of its own, like the worker, so it does not share a GIL with the server.
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        pool.apply(_smtplib_rate, (port, sample.sender, sample.data, messages))
 
 
 def _smtplib_rate(port, sender, data, messages):
-    """Messages/s of stdlib smtplib on one connection."""
+    """stdlib smtplib sending the message `messages` times on one connection."""
     with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
-        started = time.perf_counter()
         for i in range(messages):
             smtp.sendmail(sender, [f"payer{i}@example.com"], data)
-        return messages / (time.perf_counter() - started)
