@@ -96,9 +96,13 @@ def issue():
                             ensure_ascii=False)
     conn = db()
     cursor = conn.cursor()
+    # The service's snapshot, as ckbiz copies it into every invoice (read here, as ckbiz reads the service).
+    cursor.execute(sql("SELECT issued_with FROM invoice WHERE service_id = ? ORDER BY number LIMIT 1"),
+                   (int(form["service"]),))
+    issued_with = cursor.fetchone()[0]
     cursor.execute(sql(INSERT_INVOICE), (
         secrets.token_urlsafe(24), MERCHANT, int(form["service"]), form["payer_phone"], form["payer_email"],
-        requisites, "ЛИЦ. СЧЕТ", form["req-account"], form["comment"], amount, amount * 15 // 1000, "{}",
+        requisites, "ЛИЦ. СЧЕТ", form["req-account"], form["comment"], amount, amount * 15 // 1000, issued_with,
         now, now + timedelta(hours=int(form["validity_hours"])), now))
     number = cursor.fetchone()[0]
     cursor.execute(sql(INSERT_EVENT), (number, now))
