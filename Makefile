@@ -43,11 +43,11 @@ demo-million: install
 screenshots: install-test
 	$(BIN)/python scripts/screenshots.py
 
-## History and payer pages against a bare Flask + sqlite3 app at a million invoices (needs wrk).
+## Every hot path against a bare Flask app, at a million invoices, SQLite then PostgreSQL + Redis (needs wrk).
 bench: install-test
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python bench/run.py
 
 bench-short: install-test
 	command -v wrk >/dev/null || apt-get install -y wrk
-	$(BIN)/python bench/run.py --invoices 20000 --seconds 3
+	$(BIN)/python bench/run.py --short
