@@ -3,11 +3,10 @@ shared one). The outbox in the database is the source of truth: a Redis that is 
 comes back empty, costs no delivery, and the web app never answers 500 meanwhile."""
 import json
 import shutil
-import subprocess
 
 import pytest
 
-from faultkit import Browser, ScriptedSmtp, SmtpServer, message_ids, queue, rows, service_id  # noqa: F401
+from faultkit import Browser, ScriptedSmtp, SmtpServer, message_ids, rows, service_id
 from ckbiz.extensions import db
 from ckbiz.models import Invoice
 from ckbiz.database import utcnow
