@@ -24,7 +24,7 @@ import jobs  # noqa: E402  (sets the queue before ckbiz is imported)
 from live import environment, flask  # noqa: E402
 from web import PASSWORD, free_port, gunicorn, login, memory, post_script, wrk  # noqa: E402
 
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/ckbiz_bench"
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/"  # + a database per size: ckbiz_bench_<invoices>
 REDIS = "redis://127.0.0.1:6379/10"
 ISSUE_FORM = {"payer_phone": "9161234567", "payer_email": "payer@example.com", "req-account": "34234234",
               "req-fio": "Иванов Иван", "comment": "", "validity_hours": "72", "amount": "1234,56"}
@@ -115,13 +115,14 @@ def sqlite_rows(args):
 
 def postgres_rows(args):
     """The web rows on PostgreSQL + RedisHuey with 4 web processes (the scale-out setup)."""
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", "ckbiz_bench"], capture_output=True)
+    name = f"ckbiz_bench_{args.invoices}"
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], capture_output=True)
     folder = os.path.join(args.data, f"pg-{args.invoices}")
     os.makedirs(folder, exist_ok=True)
-    env = environment(folder, POSTGRES, REDIS, SMS_DAILY_LIMIT=10**9)
+    env = environment(folder, POSTGRES + name, REDIS, SMS_DAILY_LIMIT=10**9)
     redis.Redis.from_url(REDIS).flushdb()  # the last run's unsent e-mails: nobody consumes this queue
     build(env, args.invoices)
-    return web_rows("PostgreSQL, 4 web", env, POSTGRES, folder, args.seconds, 4)
+    return web_rows("PostgreSQL, 4 web", env, POSTGRES + name, folder, args.seconds, 4)
 
 
 def main():
