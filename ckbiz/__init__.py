@@ -26,8 +26,10 @@ def create_app(test_config=None):
     os.makedirs(app.instance_path, exist_ok=True)
     config.load(app, test_config)
 
-    if db.obj is not None:  # a second app in one process (tests): free the first one's pool
-        db.obj.close_all()
+    if db.obj is not None:
+        # A second app in one process (tests): close the first one's idle connections.
+        # Never close_all(): a thread still running on the old pool would lose its connection.
+        db.obj.close_idle()
     db.initialize(database.connect(app.config["DATABASE_URL"], app.config["DATABASE_TIMEOUT"]))
     app.teardown_request(_close_database)
 

@@ -1,5 +1,6 @@
 """Every queue task and periodic job. Tasks take ids and open their own app context."""
 import functools
+import threading
 from contextlib import contextmanager
 
 from flask import has_app_context
@@ -8,9 +9,17 @@ from huey import crontab
 from .extensions import db, huey
 
 
-@functools.cache
+_building = threading.Lock()
+
+
 def _worker_app():
-    """The app of a consumer process, built once on first use."""
+    """The app of a consumer process, built once, by whichever of its threads comes first."""
+    with _building:
+        return _built_app()
+
+
+@functools.cache
+def _built_app():
     from . import create_app
 
     return create_app()

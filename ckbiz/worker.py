@@ -22,9 +22,8 @@ def run(huey, workers=2, periodic=True, flush_locks=False):
     """Run the consumer in this process until a stop signal."""
     from .tasks import _worker_app
 
-    # Build the tasks' app here, once, before any worker thread exists: threads
-    # whose first tasks start together (the periodic jobs do, at start-up) would
-    # each build it, and each build replaces the database pool under the others.
+    # Build the tasks' app before any worker thread exists, so a configuration
+    # error stops the consumer at start rather than failing its first tasks.
     _worker_app()
     # An idle consumer polls at most a second apart, so a new invoice's e-mail
     # leaves within a second even on the SQLite queue, which cannot push.

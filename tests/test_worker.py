@@ -199,9 +199,9 @@ def test_tasks_starting_together_on_a_fresh_consumer_share_one_database_pool(app
                 thread.join()
 
     monkeypatch.setattr(consumer_module, "GracefulConsumer", FourTasksAtOnce)
-    tasks._worker_app.cache_clear()
+    tasks._built_app.cache_clear()
     try:
         consumer_module.run(huey)
     finally:
-        tasks._worker_app.cache_clear()
+        tasks._built_app.cache_clear()
     assert errors == []
