@@ -6,7 +6,7 @@ FLASK = $(BIN)/flask --app app
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run install install-test test test-sqlite test-postgres demo-million screenshots bench bench-short
+.PHONY: run install install-test test test-sqlite test-postgres demo-million screenshots bench bench-short load load-short
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,3 +51,12 @@ bench: install-test
 bench-short: install-test
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python bench/run.py --short
+
+## Load: 50 merchants issue, 200 payers pay, on SQLite and on PostgreSQL + Redis; nothing lost (see README).
+load: install-test
+	scripts/services.sh
+	$(BIN)/python bench/load.py --backend both
+
+load-short: install-test
+	scripts/services.sh
+	$(BIN)/python bench/load.py --short --backend both

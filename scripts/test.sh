@@ -22,6 +22,10 @@ echo "== SQLite + SqliteHuey (with the browser tests)"
 $BIN/python -m pytest "$@" || status=1
 echo "== PostgreSQL + RedisHuey"
 CKBIZ_TEST_DATABASE_URL=$PG_URL CKBIZ_HUEY_URL=$REDIS_URL $BIN/python -m pytest --ignore=tests/e2e "$@" || status=1
-echo "== Benchmark, short run (numbers are indicative; it fails only on an error or a lost message)"
-$BIN/python bench/run.py --short || status=1
+if [ $# -eq 0 ]; then  # a run narrowed with pytest arguments skips these
+  echo "== Load, short run (10 merchants, 40 payers; zero 5xx, every message and payment exactly once)"
+  $BIN/python bench/load.py --short --backend both || status=1
+  echo "== Benchmark, short run (numbers are indicative; it fails only on an error or a lost message)"
+  $BIN/python bench/run.py --short || status=1
+fi
 exit $status
