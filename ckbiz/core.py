@@ -1,10 +1,9 @@
-"""The root redirect and the health check."""
+"""The root redirect, the health check, and the 503 for a database or queue out of reach."""
+import sqlite3
+
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-
-import sqlite3
-
 from peewee import InterfaceError, InternalError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
