@@ -128,6 +128,11 @@ def _indexes_built_after(tables, bulk):
     yield
     for _, definition in indexes:
         db.execute_sql(definition)
+    if not is_sqlite(db):
+        # PostgreSQL plans from statistics, and a bulk load leaves them empty until autovacuum
+        # gets round to it: a status filter over a million fresh rows took 200 ms, not 2.
+        for table in tables:
+            db.execute_sql(f"ANALYZE {table}")
 
 
 def _fake_invoice(rng, number, merchant, service, rule, issued_with, now):
