@@ -39,10 +39,15 @@ def build(env, invoices):
 
 
 def first_merchant(database_url):
-    """The first demo merchant's id, newest invoice's key value and token, and first service."""
+    """The first demo merchant's id, newest demo invoice's key value and token, and first service.
+
+    Not an invoice the issuing row wrote: those all share one key, and the search row
+    would then measure a prefix matching thousands (which ckbiz pages well, but it is
+    another measure than the one before it).
+    """
     query = ("SELECT m.id, i.key_value, i.token, (SELECT min(id) FROM service WHERE merchant_id = m.id) "
              "FROM merchant m JOIN invoice i ON i.merchant_id = m.id WHERE m.phone = '9000000000' "
-             "ORDER BY i.number DESC LIMIT 1")
+             f"AND i.key_value <> '{ISSUE_FORM['req-account']}' ORDER BY i.number DESC LIMIT 1")
     if database_url.startswith("sqlite:///"):
         conn = sqlite3.connect(database_url[len("sqlite:///"):])
     else:

@@ -32,9 +32,7 @@ ROW_COLUMNS = (Invoice.number, Invoice.key_label, Invoice.key_value, Invoice.pay
 
 def rows(selection, limit):
     """The selected invoices with their service names, newest first, after the cursor."""
-    query = selection.invoices(current_user).join(Service).select(*ROW_COLUMNS)
-    if selection.after:
-        query = query.where(Invoice.number < selection.after)
+    query = selection.invoices(current_user, page=limit).join(Service).select(*ROW_COLUMNS)
     return query.order_by(Invoice.number.desc()).limit(limit).objects()
 
 
@@ -72,7 +70,6 @@ def totals_view():
 def export():
     """The same selection as CSV for Excel: UTF-8 with BOM, «;», streamed row by row."""
     selection = Selection(request.args, current_user.timezone)
-    selection.after = None
     tz = current_user.timezone
     query = (selection.invoices(current_user).join(Service)
              .select(*ROW_COLUMNS, Invoice.issued_at, Invoice.commission_kop)

@@ -49,26 +49,38 @@ class Selection:
         except OverflowError:  # 0001-01-01 east of UTC falls before year 1: no bound, as meant
             return None
 
-    def invoices(self, merchant):
-        """The merchant's invoices this search, status and period select (no page cursor)."""
-        query = Invoice.of(merchant)
+    def invoices(self, merchant, page=None):
+        """The merchant's invoices this search, status and period select.
+
+        With `page`, only the page after the cursor is wanted: each kind of search match
+        is then cut to its newest `page` (a prefix matching thousands of invoices reads
+        the index, not the invoices). Without it, all of them (totals, CSV).
+        """
+        query = self._filtered(Invoice.of(merchant), page)
         if self.q:
-            query = query.where(Invoice.number.in_(self._matches(self.q, merchant)))
+            query = query.where(Invoice.number.in_(self._matches(merchant, page)))
+        return query
+
+    def _filtered(self, query, page):
+        """The query narrowed by status, period and, for a page, the cursor."""
         if self.status:
             query = query.where(Invoice.status == self.status)
         if self.issued_from:
             query = query.where(Invoice.issued_at >= self.issued_from)
         if self.issued_to:
             query = query.where(Invoice.issued_at <= self.issued_to)
+        if page and self.after:
+            query = query.where(Invoice.number < self.after)
         return query
 
-    @staticmethod
-    def _matches(q, merchant):
+    def _matches(self, merchant, page):
         """Numbers whose key requisite starts with q, or whose number, phone or e-mail is q.
 
         A UNION of one indexed lookup per kind: an OR in one WHERE makes SQLite
-        walk every invoice of the merchant instead.
+        walk every invoice of the merchant instead. For a page, every other filter
+        goes into each lookup too, so cutting it to the newest `page` loses nothing.
         """
+        q = self.q
         conditions = [(Invoice.key_value >= q) & (Invoice.key_value < q + TOP)]
         if q.isdigit() and len(q) <= 12:
             conditions.append(Invoice.number == int(q))
@@ -82,6 +94,8 @@ class Selection:
             except ValueError:
                 pass
         parts = [Invoice.select(Invoice.number).where(Invoice.merchant == merchant, c) for c in conditions]
+        if page:
+            parts = [self._filtered(part, page).order_by(Invoice.number.desc()).limit(page) for part in parts]
         union = parts[0]
         for part in parts[1:]:
             union = union | part

@@ -71,6 +71,16 @@ def test_status_filter_combines_with_search(app, logged_in, merchant):
     assert numbers(page(logged_in, "?q=555&status=cancelled")) == []
 
 
+def test_a_search_matching_many_pages_finds_old_matches_and_pages_through_them(app, logged_in, merchant):
+    old = make_invoice(app, merchant, key="88800000", status="paid", paid_by="other")
+    recent = [make_invoice(app, merchant, key=f"888{i:05d}", email=None).number for i in range(1, 61)]
+    assert numbers(page(logged_in, "?q=888&status=paid")) == [old.number]
+    first = page(logged_in, "?q=888")
+    assert numbers(first) == recent[::-1][:50]
+    assert numbers(page(logged_in, f"?q=888&after={recent[10]}")) == recent[:10][::-1] + [old.number]
+    assert numbers(page(logged_in, f"?q=888&status=issued&after={recent[10]}")) == recent[:10][::-1]
+
+
 def test_unknown_status_is_a_message_not_an_error(app, logged_in, merchant):
     make_invoice(app, merchant)
     html = page(logged_in, "?status=bogus")
