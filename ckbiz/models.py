@@ -164,7 +164,7 @@ class Delivery(BaseModel):
     class Meta:
         indexes = (
             (("state", "lease_until"), False),
-            (("merchant", "created_at"), False),
+            (("merchant", "channel", "created_at"), False),  # the daily SMS cap
         )
 
 
