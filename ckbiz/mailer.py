@@ -160,11 +160,8 @@ def _keep(key, smtp):
 
 
 def _close(smtp):
-    """QUIT politely if the server still listens; a broken connection just closes."""
-    try:
-        smtp.quit()
-    except (OSError, smtplib.SMTPException):
-        smtp.close()
+    """Drop the connection without QUIT: after a timeout, a QUIT would wait out another one."""
+    smtp.close()
 
 
 def _write_to_outbox(message):
