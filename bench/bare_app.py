@@ -19,10 +19,12 @@ ROW = "{% for r in rows %}<tr><td>{{ r[0] }}</td><td>{{ r[1] }}, {{ r[2] }}: {{ 
 SELECT = ("SELECT i.number, s.display_name, i.key_label, i.key_value, i.payer_phone, i.payer_email, "
           "i.expires_at, i.amount_kop, i.status FROM invoice i JOIN service s ON s.id = i.service_id "
           "WHERE i.merchant_id = ? {where} ORDER BY i.number DESC LIMIT 51")
+NEXT_NUMBER = ("UPDATE merchant SET last_invoice_number = last_invoice_number + 1 WHERE id = ? "
+               "RETURNING last_invoice_number")
 INSERT_INVOICE = (
-    "INSERT INTO invoice (token, merchant_id, service_id, payer_phone, payer_email, requisites, key_label, "
+    "INSERT INTO invoice (number, token, merchant_id, service_id, payer_phone, payer_email, requisites, key_label, "
     "key_value, comment, amount_kop, commission_kop, issued_with, issued_at, expires_at, status, "
-    "status_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?) RETURNING number")
+    "status_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?) RETURNING id")
 INSERT_EVENT = "INSERT INTO invoice_event (invoice_id, kind, at, note) VALUES (?, 'issued', ?, '')"
 INSERT_DELIVERY = ("INSERT INTO delivery (merchant_id, invoice_id, channel, kind, recipient, state, attempts, "
                    "last_error, message_id, created_at) VALUES (?, ?, ?, 'invoice', ?, 'pending', 0, '', ?, ?)")
@@ -97,17 +99,19 @@ def issue():
     conn = db()
     cursor = conn.cursor()
     # The service's snapshot, as ckbiz copies it into every invoice (read here, as ckbiz reads the service).
-    cursor.execute(sql("SELECT issued_with FROM invoice WHERE service_id = ? ORDER BY number LIMIT 1"),
+    cursor.execute(sql("SELECT issued_with FROM invoice WHERE service_id = ? ORDER BY id LIMIT 1"),
                    (int(form["service"]),))
     issued_with = cursor.fetchone()[0]
+    cursor.execute(sql(NEXT_NUMBER), (MERCHANT,))
+    number = cursor.fetchone()[0]
     cursor.execute(sql(INSERT_INVOICE), (
-        secrets.token_urlsafe(24), MERCHANT, int(form["service"]), form["payer_phone"], form["payer_email"],
+        number, secrets.token_urlsafe(24), MERCHANT, int(form["service"]), form["payer_phone"], form["payer_email"],
         requisites, "ЛИЦ. СЧЕТ", form["req-account"], form["comment"], amount, amount * 15 // 1000, issued_with,
         now, now + timedelta(hours=int(form["validity_hours"])), now))
-    number = cursor.fetchone()[0]
-    cursor.execute(sql(INSERT_EVENT), (number, now))
+    invoice_id = cursor.fetchone()[0]
+    cursor.execute(sql(INSERT_EVENT), (invoice_id, now))
     for channel, recipient in (("email", form["payer_email"]), ("sms", form["payer_phone"])):
-        cursor.execute(sql(INSERT_DELIVERY), (MERCHANT, number, channel, recipient,
+        cursor.execute(sql(INSERT_DELIVERY), (MERCHANT, invoice_id, channel, recipient,
                                               f"<invoice.{secrets.token_urlsafe(16)}@bare>", now))
     conn.commit()
     return redirect(f"/invoices/{number}", 303)

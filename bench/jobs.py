@@ -18,11 +18,12 @@ QUEUE = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".data", "queue
 os.makedirs(os.path.dirname(QUEUE), exist_ok=True)
 os.environ["CKBIZ_HUEY_URL"] = f"sqlite:///{QUEUE}"
 
-from ckbiz import create_app, tasks, transitions  # noqa: E402
+from ckbiz import create_app, tasks  # noqa: E402
 from ckbiz.database import utcnow  # noqa: E402
-from ckbiz.deliveries import add  # noqa: E402
+from ckbiz.delivery.messages import email  # noqa: E402
+from ckbiz.domain import lifecycle  # noqa: E402
+from ckbiz.domain.outbox import add  # noqa: E402
 from ckbiz.extensions import db, huey  # noqa: E402
-from ckbiz.messages import email  # noqa: E402
 from ckbiz.models import Delivery, Invoice, Merchant  # noqa: E402
 
 
@@ -81,7 +82,7 @@ def expiry(folder, due):
 def _expire_ours(env, copy):
     with _app(env, copy).app_context(), db.connection_context():
         started = time.perf_counter()
-        moved = transitions.expire_overdue()
+        moved = lifecycle.expire_overdue()
         return time.perf_counter() - started, moved
 
 
@@ -90,7 +91,7 @@ def _expire_raw(env, copy):
     started = time.perf_counter()
     now = utcnow().isoformat(" ")
     conn.execute("BEGIN IMMEDIATE")
-    conn.execute("INSERT INTO invoice_event (invoice_id, kind, at, note) SELECT number, 'expired', ?, '' "
+    conn.execute("INSERT INTO invoice_event (invoice_id, kind, at, note) SELECT id, 'expired', ?, '' "
                  "FROM invoice WHERE status = 'issued' AND expires_at <= ?", (now, now))
     moved = conn.execute("UPDATE invoice SET status = 'expired', status_changed_at = ? "
                          "WHERE status = 'issued' AND expires_at <= ?", (now, now)).rowcount
@@ -136,8 +137,9 @@ def deliveries(folder, messages, port, store):
     with app.app_context(), db.connection_context():
         merchant = Merchant.select().first()
         with db.atomic():
-            rows = [add(merchant.id, number, "email", "invoice", f"payer{number}@example.com")
-                    for number, in Invoice.select(Invoice.number).limit(messages).tuples()]
+            rows = [add(merchant.id, invoice_id, "email", "invoice", f"payer{invoice_id}@example.com")
+                    for invoice_id, in Invoice.select(Invoice.id).where(Invoice.merchant == merchant)
+                    .limit(messages).tuples()]
         for row in rows:
             tasks.send_delivery(row.id)
         sample = email(rows[0], Invoice.get_by_id(rows[0].invoice_id))

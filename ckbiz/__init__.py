@@ -2,12 +2,11 @@
 import os
 
 from flask import Flask
+from playhouse.pool import PooledDatabase
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-# Models bind to the database proxy at import, before any app initialises it.
-from . import models  # noqa: F401
-from . import config, database, security
+from . import cli, config, database, formatting, htmx, models, tasks, web
 from .extensions import babel, csrf, db, instance_path, login
 
 
@@ -26,7 +25,7 @@ def create_app(test_config=None):
     os.makedirs(app.instance_path, exist_ok=True)
     config.load(app, test_config)
 
-    if db.obj is not None:
+    if isinstance(db.obj, PooledDatabase):
         # A second app in one process (tests): close the first one's idle connections.
         # Never close_all(): a thread still running on the old pool would lose its connection.
         db.obj.close_idle()
@@ -36,19 +35,14 @@ def create_app(test_config=None):
     csrf.init_app(app)
     babel.init_app(app, locale_selector=lambda: "ru")
     login.init_app(app)
-    security.init_app(app)
     if app.config["PROXY_COUNT"]:
         n = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
-
-    from . import (auth, cli, core, demo_gateway, formatting, history, htmx, invoice_actions, invoices,
-                   payer, payments, recovery, settings)
-    for blueprint in (core.bp, auth.bp, recovery.bp, invoices.bp, history.bp, invoice_actions.bp,
-                      payer.bp, payments.bp, demo_gateway.bp, settings.bp):
-        app.register_blueprint(blueprint)
+    web.init_app(app)
     formatting.init_app(app)
     htmx.init_app(app)
     cli.init_app(app)
+    tasks.init_app(app)
     return app
 
 

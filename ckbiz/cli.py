@@ -6,7 +6,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import accounts, catalog, database, deliveries, demo, phones, tasks, worker
+from . import database, demo, tasks, worker
+from .domain import accounts, catalog
+from .domain.contacts import PhoneError, normalise_phone
 from .extensions import db, huey
 from .models import Merchant
 
@@ -21,8 +23,8 @@ def init_app(app):
 def _phone(raw):
     """Normalise a phone argument or stop with a one-line error."""
     try:
-        return phones.normalise(raw)
-    except phones.PhoneError as exc:
+        return normalise_phone(raw)
+    except PhoneError as exc:
         raise click.BadParameter(f"{raw!r}: {exc}") from exc
 
 
@@ -123,7 +125,8 @@ def reset_password(phone, password):
         merchant = _merchant(phone)
         password = password if password is not None else _read_password()
         _check_password(password)
-        accounts.set_password(merchant, password)
+        rows = accounts.set_password(merchant, password)
+    tasks.send(rows)
     click.echo(f"password of {merchant.phone} changed")
 
 
@@ -210,5 +213,5 @@ def deliveries_group():
 def deliveries_retry():
     """Put failed deliveries back in the queue."""
     with db.connection_context():
-        count = deliveries.retry_failed()
+        count = tasks.retry_failed()
     click.echo(f"{count} failed deliveries queued again")

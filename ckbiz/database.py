@@ -20,15 +20,21 @@ SQLITE_PRAGMAS = {
 # Connections outlive requests: opening one (and, on SQLite, setting its pragmas)
 # cost more than all the queries of a history page. Idle ones are renewed after
 # STALE_SECONDS so a restarted PostgreSQL is not remembered for long.
-POOLED = {"sqlite": "sqlite+pool", "postgres": "postgres+pool", "postgresql": "postgresql+pool"}
+POOLED = {"sqlite": "sqlite+pool", "sqliteext": "sqliteext+pool", "postgres": "postgres+pool",
+          "postgresql": "postgresql+pool", "postgresext": "postgresext+pool"}
 STALE_SECONDS = 300
 
 
 def connect(url, timeout=10):
-    """A pooled Database for the URL; SQLite gets WAL, a busy timeout and IMMEDIATE writes."""
+    """A pooled Database for the URL; SQLite gets WAL, a busy timeout and IMMEDIATE writes.
+
+    Any scheme peewee pools is pooled; one it does not (mysql://, cockroachdb://) gets a
+    plain connection and no pool options, which its driver would refuse.
+    """
     scheme, separator, rest = url.partition("://")
-    pooled = POOLED.get(scheme, scheme) + separator + rest
-    pool = {"max_connections": None, "stale_timeout": STALE_SECONDS}
+    pooled_scheme = POOLED.get(scheme, scheme)
+    pooled = pooled_scheme + separator + rest
+    pool = {"max_connections": None, "stale_timeout": STALE_SECONDS} if pooled_scheme.endswith("+pool") else {}
     if scheme.startswith("sqlite"):
         # A deferred transaction that reads and then writes fails at once with
         # "database is locked", ignoring the busy timeout; IMMEDIATE waits.

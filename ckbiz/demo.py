@@ -5,10 +5,13 @@ import secrets
 from contextlib import contextmanager
 from datetime import timedelta
 
-from . import accounts, catalog, money
+from psycopg2.extras import execute_values
+
+from . import tasks
 from .database import is_sqlite, utcnow
+from .domain import accounts, catalog, money
+from .domain.invoicing import snapshot
 from .extensions import db
-from .invoicing import snapshot
 from .models import Invoice, Merchant, Service
 
 DEMO_SERVICES = (
@@ -56,15 +59,17 @@ STREETS = ("ул. Ленина", "ул. Мира", "пр. Комсомольск
 def ensure_merchant(phone, password=None, email=None, name="Демо-магазин"):
     """The merchant with this phone, created with the demo services if new.
 
-    Returns (merchant, password made up here or None).
+    A password given again unchanged changes nothing (its sessions stay); a new one is
+    set, ending them, and the merchant is told by e-mail. Returns (merchant, password made
+    up here or None).
     """
     merchant = Merchant.get_or_none(Merchant.phone == phone)
     made_up = None
     if merchant is None:
         made_up = None if password else secrets.token_urlsafe(9)
         merchant = accounts.create_merchant(phone, password or made_up, name, email)
-    elif password:
-        accounts.set_password(merchant, password)
+    elif password and not accounts.is_password(merchant, password):
+        tasks.send(accounts.set_password(merchant, password))
     if not Service.of(merchant).exists():
         for spec in DEMO_SERVICES:
             catalog.add_service(merchant, spec)
@@ -81,26 +86,30 @@ def ensure_invoices(merchants, total, rng=None):
     snapshots = {s.id: snapshot(s) for group in services.values() for s in group}
     # Every invoice of a service carries the same copy: serialise it once.
     frozen = {sid: json.dumps(value, ensure_ascii=False) for sid, value in snapshots.items()}
-    start = (Invoice.select(Invoice.number).order_by(Invoice.number.desc()).scalar() or 0) + 1
+    start = (Invoice.select(Invoice.id).order_by(Invoice.id.desc()).scalar() or 0) + 1
+    numbers = dict(Merchant.select(Merchant.id, Merchant.last_invoice_number)
+                   .where(Merchant.id.in_(merchants)).tuples())
     now = utcnow()
     with db.atomic(), _indexes_built_after(("invoice", "invoice_event"), missing >= BULK):
         for chunk_start in range(0, missing, 5000):
             count = min(5000, missing - chunk_start)
             invoices, events = [], []
             for i in range(count):
-                number = start + chunk_start + i
-                merchant = merchants[number % len(merchants)]
-                service = services[merchant.id][number % len(services[merchant.id])]
-                invoice, invoice_events = _fake_invoice(rng, number, merchant, service,
+                row_id = start + chunk_start + i
+                merchant = merchants[row_id % len(merchants)]
+                service = services[merchant.id][row_id % len(services[merchant.id])]
+                numbers[merchant.id] += 1
+                invoice, invoice_events = _fake_invoice(rng, (row_id, numbers[merchant.id]), merchant, service,
                                                         snapshots[service.id]["commission"],
                                                         frozen[service.id], now)
                 invoices.append(invoice)
                 events.extend(invoice_events)
             _bulk_insert("invoice", INVOICE_COLUMNS, invoices)
             _bulk_insert("invoice_event", EVENT_COLUMNS, events)
+        for merchant_id, last in numbers.items():
+            Merchant.update(last_invoice_number=last).where(Merchant.id == merchant_id).execute()
     if not is_sqlite(db):
-        db.execute_sql("SELECT setval(pg_get_serial_sequence('invoice', 'number'), "
-                       "(SELECT max(number) FROM invoice))")
+        db.execute_sql("SELECT setval(pg_get_serial_sequence('invoice', 'id'), (SELECT max(id) FROM invoice))")
     return missing
 
 
@@ -135,8 +144,10 @@ def _indexes_built_after(tables, bulk):
             db.execute_sql(f"ANALYZE {table}")
 
 
-def _fake_invoice(rng, number, merchant, service, rule, issued_with, now):
-    """One realistic invoice row and its event rows, as the database stores them."""
+def _fake_invoice(rng, ids, merchant, service, rule, issued_with, now):
+    """One realistic invoice row and its event rows, as the database stores them; ids are the
+    row's (internal id, merchant's number)."""
+    row_id, number = ids
     status = STATUSES[rng.randrange(len(STATUSES))]
     age = timedelta(minutes=rng.randrange(1, 60 * 24 * 365))
     if status == "issued":
@@ -149,21 +160,21 @@ def _fake_invoice(rng, number, merchant, service, rule, issued_with, now):
                    "value": key if f["key"] else _fake_value(rng, f["kind"], issued_at)}
                   for f in service.fields]
     phone = f"9{rng.randrange(10**8, 10**9)}" if rng.random() < 0.8 else None
-    email = f"payer{number}@example.com" if phone is None or rng.random() < 0.6 else None
+    email = f"payer{row_id}@example.com" if phone is None or rng.random() < 0.6 else None
     changed = issued_at
     paid_at = paid_by = None
-    events = [(number, "issued", issued_at)]
+    events = [(row_id, "issued", issued_at)]
     if status in ("paid", "transferred"):
         changed = paid_at = issued_at + timedelta(minutes=rng.randrange(1, 60 * 48))
         paid_by = "card" if status == "transferred" or rng.random() < 0.7 else "other"
-        events.append((number, "paid", paid_at))
+        events.append((row_id, "paid", paid_at))
         if status == "transferred":
             changed = paid_at + timedelta(days=1)
-            events.append((number, "transferred", changed))
+            events.append((row_id, "transferred", changed))
     elif status in ("expired", "cancelled"):
         changed = expires_at if status == "expired" else issued_at + timedelta(hours=1)
-        events.append((number, status, changed))
-    row = (number, secrets.token_urlsafe(24), merchant.id, service.id, phone, email,
+        events.append((row_id, status, changed))
+    row = (row_id, number, secrets.token_urlsafe(24), merchant.id, service.id, phone, email,
            json.dumps(requisites, ensure_ascii=False), service.fields[0]["label"], key, "",
            amount, money.commission(amount, rule["bp"], rule["min_kop"], rule["max_kop"]),
            issued_with, _text(issued_at), _text(expires_at), status, _text(paid_at), paid_by, _text(changed))
@@ -182,7 +193,7 @@ def _fake_value(rng, kind, issued_at):
 
 
 INVOICE_COLUMNS = (
-    "number", "token", "merchant_id", "service_id", "payer_phone", "payer_email", "requisites",
+    "id", "number", "token", "merchant_id", "service_id", "payer_phone", "payer_email", "requisites",
     "key_label", "key_value", "comment", "amount_kop", "commission_kop", "issued_with", "issued_at",
     "expires_at", "status", "paid_at", "paid_by", "status_changed_at",
 )
@@ -201,6 +212,4 @@ def _bulk_insert(table, columns, rows):
         marks = ", ".join("?" * len(columns))
         db.cursor().executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
     else:
-        from psycopg2.extras import execute_values
-
         execute_values(db.cursor(), f"INSERT INTO {table} ({names}) VALUES %s", rows, page_size=1000)

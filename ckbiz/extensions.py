@@ -30,7 +30,7 @@ def instance_path():
 def make_huey(url=None):
     """SqliteHuey in the instance folder by default, RedisHuey for a redis:// URL."""
     url = url if url is not None else os.environ.get("CKBIZ_HUEY_URL", "")
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if is_redis_url(url):
         return RedisHuey("ckbiz", url=with_timeouts(url))
     if url.startswith("sqlite:///"):
         filename = url[len("sqlite:///"):]
@@ -41,6 +41,11 @@ def make_huey(url=None):
         os.makedirs(folder, exist_ok=True)
         filename = os.path.join(folder, "huey.db")
     return SqliteHuey("ckbiz", filename=filename)
+
+
+def is_redis_url(url):
+    """True for a URL that names a Redis server (the queue's or the rate limits')."""
+    return url.startswith(("redis://", "rediss://", "unix://"))
 
 
 # A Redis that accepts connections but never answers (frozen, partitioned) must cost a

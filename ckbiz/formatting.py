@@ -1,41 +1,89 @@
-"""How values look on pages and in messages: money, dates in a zone, phones."""
-from datetime import UTC
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+"""How values look to people, by Babel's Russian conventions: «1 500,00 ₽», «27.11.2026 03:48 (МСК)».
 
-from flask import current_app, g, url_for
-from flask_babel import get_translations
+One set of formatters for pages, e-mails, SMS and documents; the CSV alone keeps
+«1500,00», a number Excel reads.
+"""
+import functools
+from datetime import timedelta
 
-from . import money, phones
+from babel import Locale
+from babel.core import get_global
+from babel.dates import format_datetime
+from babel.numbers import parse_pattern
+from flask import g, url_for
+from flask_babel import get_locale, get_translations
+
+from .domain.clock import local, zone
+from .domain.money import to_decimal
+
+MOSCOW = timedelta(hours=3)
 
 
-def zone(name=None):
-    """A ZoneInfo for the name, falling back to the installation's default zone."""
+@functools.cache
+def _money_pattern(locale):
+    """The locale's currency pattern, parsed once (Babel parses it again on every call)."""
+    return parse_pattern(locale.currency_formats["standard"])
+
+
+def _locale():
+    """The request's or task's locale; Russian outside any (the CLI, tests of a formatter)."""
     try:
-        return ZoneInfo(name or current_app.config["DEFAULT_TIMEZONE"])
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("Europe/Moscow")
+        return get_locale() or Locale.parse("ru")
+    except RuntimeError:
+        return Locale.parse("ru")
 
 
-def local(dt, tz_name=None):
-    """A naive-UTC datetime as an aware one in the given zone."""
-    return dt.replace(tzinfo=UTC).astimezone(zone(tz_name))
+def rubles(kopecks):
+    """«1 500,00 ₽»: grouped thousands and the ruble sign, each after a no-break space."""
+    locale = _locale()
+    return _money_pattern(locale).apply(to_decimal(kopecks), locale, currency="RUB")
+
+
+def plain_rubles(kopecks):
+    """«1500,00», no grouping and no sign: a number as Excel (the CSV) and a form field take it."""
+    return str(to_decimal(kopecks)).replace(".", ",")
 
 
 def datetime_text(dt, tz_name=None, with_zone=False):
-    """'2016-10-14 10:21' in the zone, optionally naming it ('… (Europe/Moscow)')."""
+    """«27.11.2026 03:48» in the zone, optionally naming it: «… (МСК)»."""
     if dt is None:
         return ""
-    text = local(dt, tz_name).strftime("%Y-%m-%d %H:%M")
-    return f"{text} ({zone(tz_name).key})" if with_zone else text
+    moment = local(dt, tz_name)
+    text = format_datetime(moment, "dd.MM.yyyy HH:mm", tzinfo=moment.tzinfo, locale=_locale())
+    return f"{text} ({zone_label(moment)})" if with_zone else text
+
+
+def date_text(dt, tz_name=None):
+    """«27.11.2026» in the zone."""
+    return "" if dt is None else datetime_text(dt, tz_name)[:10]
+
+
+def zone_label(moment):
+    """«МСК», «МСК+4», «МСК−1» for Russia's zones (as Russians name them), «UTC+1» elsewhere."""
+    offset = moment.utcoffset()
+    if get_global("zone_territories").get(moment.tzinfo.key) == "RU":
+        hours = (offset - MOSCOW) // timedelta(hours=1)
+        return "МСК" if hours == 0 else f"МСК{'+' if hours > 0 else '−'}{abs(hours)}"
+    minutes = offset // timedelta(minutes=1)
+    hours, rest = divmod(abs(minutes), 60)
+    sign = "+" if minutes >= 0 else "−"
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "") if minutes else "UTC"
+
+
+def phone(number):
+    """+7 902 637-65-77 for 9026376577."""
+    if not number:
+        return ""
+    return f"+7 {number[:3]} {number[3:6]}-{number[6:8]}-{number[8:]}"
 
 
 def init_app(app):
     """Expose the formatters to templates as filters."""
-    app.add_template_filter(money.format_rubles, "rubles")
-    app.add_template_filter(phones.display, "phone")
+    app.add_template_filter(rubles, "rubles")
+    app.add_template_filter(phone, "phone")
     app.add_template_filter(datetime_text, "datetime")
+    app.add_template_filter(date_text, "date")
     app.add_template_global(invoice_url)
-    app.context_processor(row_texts)
     # Flask-Babel finds the locale and the catalog again for every string a template
     # translates (a page has dozens, an e-mail forty); once per request or task is enough.
     app.jinja_env.install_gettext_callables(
@@ -68,19 +116,3 @@ def invoice_url(endpoint, number):
         patterns[endpoint] = url_for(endpoint, number=_PLACEHOLDER).split(str(_PLACEHOLDER))
     head, tail = patterns[endpoint]
     return f"{head}{number}{tail}"
-
-
-def row_texts():
-    """Words every history row repeats, translated once per page rather than once per row."""
-    from flask_babel import gettext as _
-
-    from .transitions import STATUS_LABELS
-
-    return {
-        "status_icons": {"issued": "✉", "paid": "✔", "transferred": "✔✔", "expired": "⌛", "cancelled": "✖"},
-        "status_labels": {status: str(label) for status, label in STATUS_LABELS.items()},
-        "texts": {"remind": _("Напомнить"), "mark_paid": _("Оплачен другим способом"), "cancel": _("Отменить"),
-                  "confirm_paid": _("Отметить счет № %s оплаченным другим способом?"),
-                  "confirm_cancel": _("Отменить счет № %s?"), "invoice": _("Инвойс"),
-                  "other_way": _("другим способом")},
-    }

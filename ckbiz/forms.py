@@ -1,9 +1,10 @@
-"""Form pieces shared by several areas: the phone field and its check."""
-from email_validator import EmailNotValidError, validate_email
+"""Form pieces shared by several areas: the phone and e-mail fields' checks, the password rules."""
+from email_validator import EmailNotValidError
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField, ValidationError
 
-from . import phones
+from .domain.accounts import password_problem
+from .domain.contacts import PhoneError, normalise_email, normalise_phone
 
 
 class PhoneField(StringField):
@@ -18,15 +19,13 @@ class PhoneField(StringField):
                 raise ValidationError(_l("Укажите номер телефона"))
             return
         try:
-            self.phone = phones.normalise(self.data)
-        except phones.PhoneError as exc:
+            self.phone = normalise_phone(self.data)
+        except PhoneError as exc:
             raise ValidationError(str(exc)) from exc
 
 
 def password_length(form, field):
     """WTForms validator for the password rules of accounts."""
-    from .accounts import password_problem
-
     problem = password_problem(field.data or "")
     if problem:
         raise ValidationError(problem)
@@ -41,11 +40,6 @@ def email_address(form, field):
         field.data = normalise_email(field.data)
     except EmailNotValidError as exc:
         raise ValidationError(_l("Адрес эл. почты указан неверно")) from exc
-
-
-def normalise_email(raw):
-    """The normalised address, or EmailNotValidError; no DNS lookups (offline installs)."""
-    return validate_email(raw.strip(), check_deliverability=False).normalized
 
 
 def strip(value):

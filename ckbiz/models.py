@@ -39,6 +39,8 @@ class BaseModel(Model):
 
 
 class Merchant(BaseModel, UserMixin):
+    """A business that issues invoices; today also its one login (phone and password)."""
+
     phone = CharField(max_length=10, unique=True)  # 9XXXXXXXXX
     name = CharField(default="")
     email = CharField(null=True)  # contact address for "invoice paid" notices
@@ -53,6 +55,8 @@ class Merchant(BaseModel, UserMixin):
     temp_password_hash = CharField(null=True)
     temp_password_expires_at = DateTimeField(null=True)
     must_change_password = BooleanField(default=False)
+    # The number of the merchant's latest invoice: each merchant numbers its own 1, 2, 3 …
+    last_invoice_number = BigIntegerField(default=0)
     created_at = DateTimeField(default=utcnow)
 
     def get_id(self):
@@ -95,7 +99,22 @@ class Service(BaseModel):
 
 
 class Invoice(BaseModel):
-    number = AutoField()  # the one global sequence shown everywhere
+    """An invoice, and the state machine of DESIGN.md's statuses table (domain.lifecycle moves it):
+
+        issued ──card payment──▶ paid (card) ──settlement──▶ transferred
+          │  ╰──«Оплачен другим способом»──▶ paid (other)
+          ├──«Отменить»──▶ cancelled
+          ╰──expires_at passed──▶ expired ──card payment begun before expiry, or
+                                            «Оплачен другим способом»──▶ paid
+
+    Nothing leaves paid (other), transferred or cancelled; a card payment that arrives
+    for an invoice it can no longer pay is recorded as needing a refund, and the invoice
+    keeps its status. `number` is the merchant's own (shown everywhere); `id` is for
+    references between tables only and never leaves the database.
+    """
+
+    id = AutoField()
+    number = BigIntegerField()
     token = CharField(unique=True, default=new_token)  # the payer link's secret
     merchant = ForeignKeyField(Merchant, backref="invoices", on_delete="CASCADE")
     service = ForeignKeyField(Service, backref="invoices")
@@ -121,7 +140,7 @@ class Invoice(BaseModel):
 
     class Meta:
         indexes = (
-            (("merchant", "number"), False),
+            (("merchant", "number"), True),
             (("merchant", "status", "number"), False),
             (("merchant", "key_value", "number"), False),
             (("merchant", "payer_phone", "number"), False),
@@ -147,6 +166,18 @@ class InvoiceEvent(BaseModel):
 
 
 class Delivery(BaseModel):
+    """One e-mail or SMS in the outbox, written with the change that causes it:
+
+        pending ──leased by a worker──▶ sending ──server took it──▶ sent
+           ▲                              │
+           ╰──passing failure (backoff)───┤
+                                          ╰──permanent failure, or out of attempts──▶ failed
+
+    A row "sending" past its lease belongs to a worker that died; the sweeper queues it
+    again (it keeps its Message-ID, so a resend is recognisably the same message), and
+    `deliveries retry` gives failed rows a fresh budget.
+    """
+
     # Empty only for a registration code, sent before the merchant exists.
     merchant = ForeignKeyField(Merchant, null=True, backref="deliveries", on_delete="CASCADE")
     invoice = ForeignKeyField(Invoice, null=True, backref="deliveries", on_delete="CASCADE")

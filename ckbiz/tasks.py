@@ -1,28 +1,27 @@
-"""Every queue task and periodic job. Tasks take ids and open their own app context."""
-import functools
-import threading
+"""Every queue task and periodic job, and the one place anything is put on the queue.
+
+Tasks take ids, never rows, and run in an app context of their own; outbox rows are
+queued by `send()` once the transaction that wrote them has committed.
+"""
 from contextlib import contextmanager
 
-from flask import has_app_context
+from flask import current_app, has_app_context
 from huey import crontab
 
+from .delivery import runner
+from .domain import cards, guards, lifecycle
 from .extensions import db, huey
+from .gateways import demo
+
+# The app the consumer's tasks run in: the one the factory built last in this process
+# (`flask --app app worker` builds it before any worker thread starts).
+_app = None
 
 
-_building = threading.Lock()
-
-
-def _worker_app():
-    """The app of a consumer process, built once, by whichever of its threads comes first."""
-    with _building:
-        return _built_app()
-
-
-@functools.cache
-def _built_app():
-    from . import create_app
-
-    return create_app()
+def init_app(app):
+    """Make this app the one tasks run in when they are not called inside a request."""
+    global _app
+    _app = app
 
 
 @contextmanager
@@ -40,55 +39,78 @@ def task_scope():
             if opened:
                 db.close()
         return
-    with _worker_app().app_context(), db.connection_context():
+    with _app.app_context(), db.connection_context():
         yield
+
+
+def send(rows):
+    """Put outbox rows on the queue; only after the transaction that wrote them committed.
+
+    The rows are already the record: when the queue is down (Redis restarting) the
+    change that wrote them has happened and must not answer 500; the sweeper sends
+    them once their grace is over.
+    """
+    if db.in_transaction():
+        raise RuntimeError("outbox rows are queued after the commit, never inside the transaction")
+    _queue(row.id for row in rows)
+
+
+def _queue(delivery_ids):
+    """One send_delivery task per id, each surviving a queue that is down."""
+    for delivery_id in delivery_ids:
+        try:
+            send_delivery(delivery_id)
+        except Exception as exc:  # redis.ConnectionError, sqlite3 errors of the queue file, …
+            current_app.logger.warning("queue unavailable, delivery %s left to the sweeper: %s", delivery_id, exc)
 
 
 @huey.task()
 def send_delivery(delivery_id):
-    """Send one outbox row (retries are scheduled by the row itself, with backoff)."""
-    from . import deliveries
-
+    """Send one outbox row; a passing failure comes back after the row's backoff."""
     with task_scope():
-        return deliveries.deliver(delivery_id)
+        outcome = runner.deliver(delivery_id)
+    if outcome.retry_in is not None:
+        send_delivery.schedule((delivery_id,), delay=outcome.retry_in)
+    return outcome.state
+
+
+def retry_failed():
+    """Put failed deliveries back on the queue with a fresh budget; returns how many."""
+    ids = runner.reset_failed()
+    _queue(ids)
+    return len(ids)
 
 
 @huey.periodic_task(crontab(minute="*"))
 @huey.lock_task("sweep-deliveries")
 def sweep_deliveries():
-    """Every minute: re-enqueue deliveries whose task was lost; drop day-old rate counters."""
-    from . import deliveries, limits
-
+    """Every minute: re-queue deliveries whose task was lost; drop day-old rate counters."""
     with task_scope():
-        limits.forget_old()
-        return deliveries.sweep()
+        guards.forget_old_counters()
+        ids = runner.sweep()
+        _queue(ids)
+    return len(ids)
 
 
 @huey.periodic_task(crontab(minute="*"))
 @huey.lock_task("expire-invoices")
 def expire_invoices():
     """Every minute: expire every issued invoice whose time has passed."""
-    from . import transitions
-
     with task_scope():
-        return transitions.expire_overdue()
+        return lifecycle.expire_overdue()
 
 
 @huey.periodic_task(crontab(minute="*"))
 @huey.lock_task("settle-payments")
 def settle_payments():
     """Every minute: card-paid invoices past the settlement delay become «Проведен»."""
-    from . import card_payments
-
     with task_scope():
-        return card_payments.settle_due()
+        return cards.settle_due()
 
 
 @huey.task(retries=8, retry_delay=5)
 def notify_demo_payment(provider_payment_id, status):
     """The demo gateway's signed notification, posted to our callback like a real gateway's."""
-    from .gateways import demo
-
     with task_scope():
         return demo.send_notification(provider_payment_id, status)
 

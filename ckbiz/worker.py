@@ -19,12 +19,8 @@ class GracefulConsumer(Consumer):
 
 
 def run(huey, workers=2, periodic=True, flush_locks=False):
-    """Run the consumer in this process until a stop signal."""
-    from .tasks import _worker_app
-
-    # Build the tasks' app before any worker thread exists, so a configuration
-    # error stops the consumer at start rather than failing its first tasks.
-    _worker_app()
+    """Run the consumer in this process until a stop signal (the app is built already:
+    the command runs inside it, so a configuration error stops it before any thread starts)."""
     # An idle consumer polls at most a second apart, so a new invoice's e-mail
     # leaves within a second even on the SQLite queue, which cannot push.
     consumer = GracefulConsumer(huey, workers=workers, worker_type="thread",

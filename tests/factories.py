@@ -1,8 +1,9 @@
 """Test data made through the real domain code."""
 from datetime import timedelta
 
-from ckbiz import deliveries, demo, invoicing
+from ckbiz import demo, tasks
 from ckbiz.database import utcnow
+from ckbiz.domain import invoicing
 from ckbiz.extensions import db
 from ckbiz.models import Invoice, Merchant, Service
 
@@ -18,10 +19,10 @@ def make_invoice(app, merchant, key="34234234", amount_kop=20000, phone="9026376
         invoice, rows = invoicing.issue_invoice(
             merchant, service, payer_phone=phone, payer_email=email, requisites=requisites,
             comment="", amount_kop=amount_kop, validity_hours=hours)
-        deliveries.enqueue(rows)
+        tasks.send(rows)
         if changes:
-            Invoice.update(**changes).where(Invoice.number == invoice.number).execute()
-        return Invoice.get_by_id(invoice.number)
+            Invoice.update(**changes).where(Invoice.id == invoice.id).execute()
+        return Invoice.get_by_id(invoice.id)
 
 
 def other_merchant(app, phone="9037778899", password="other password"):
@@ -33,5 +34,9 @@ def other_merchant(app, phone="9037778899", password="other password"):
 def overdue(app, invoice):
     """Move an invoice's expiry into the past without changing its status."""
     with app.app_context(), db.connection_context():
-        Invoice.update(expires_at=utcnow() - timedelta(minutes=1)).where(
-            Invoice.number == invoice.number).execute()
+        Invoice.update(expires_at=utcnow() - timedelta(minutes=1)).where(Invoice.id == invoice.id).execute()
+
+
+def invoice_numbered(merchant, number):
+    """The merchant's invoice with this number (in an app context with a connection)."""
+    return Invoice.of(merchant).where(Invoice.number == number).get()

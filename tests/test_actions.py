@@ -25,7 +25,7 @@ def post(client, path, headers=None, **data):
 
 def state(app, invoice):
     with app.app_context(), db.connection_context():
-        fresh = Invoice.get_by_id(invoice.number)
+        fresh = Invoice.get_by_id(invoice.id)
         events = [e.kind for e in fresh.events.order_by(InvoiceEvent.id)]
         return fresh.status, fresh.paid_by, events
 
@@ -138,8 +138,8 @@ def test_repeat_issues_a_linked_copy_with_a_fresh_validity(app, logged_in, merch
     assert response.status_code == 303
     new_number = int(response.headers["Location"].rsplit("/", 1)[1])
     with app.app_context(), db.connection_context():
-        new = Invoice.get_by_id(new_number)
-        assert new.status == "issued" and new.repeat_of_id == invoice.number
+        new = Invoice.get(Invoice.number == new_number)
+        assert new.status == "issued" and new.repeat_of_id == invoice.id
         assert (new.amount_kop, new.key_value, new.payer_phone, new.payer_email) == (
             777700, invoice.key_value, invoice.payer_phone, invoice.payer_email)
         assert (new.expires_at - new.issued_at).total_seconds() == 72 * 3600
@@ -199,7 +199,7 @@ def test_expiry_job_expires_everything_overdue_once(app, runner, merchant):
 
 def test_two_expiry_runs_at_once_expire_each_invoice_once(app, merchant):
     import threading
-    from ckbiz import transitions
+    from ckbiz.domain import lifecycle as transitions
     due = [make_invoice(app, merchant, key=str(i)) for i in range(20)]
     for invoice in due:
         overdue(app, invoice)

@@ -178,7 +178,7 @@ def test_password_change_needs_the_current_one_and_ends_other_sessions(app, auth
 
 
 def test_long_unicode_passwords_are_not_truncated(app, auth, merchant):
-    from ckbiz import accounts
+    from ckbiz.domain import accounts
     long = "пароль с пробелами и юникодом ✓ " * 3
     with app.app_context(), db.connection_context():
         accounts.set_password(Merchant.get_by_id(merchant.id), long)

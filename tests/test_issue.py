@@ -59,7 +59,7 @@ def test_the_fields_of_another_merchants_service_are_not_found(app, logged_in):
 def test_commission_follows_the_amount(app, logged_in, merchant):
     demo_service = services(app, merchant)[0]
     html = logged_in.get(f"/invoices/new/commission?service={demo_service.id}&amount=100").get_data(as_text=True)
-    assert "1.50" in html and "101.50" in html
+    assert "1,50\u00a0₽" in html and "101,50\u00a0₽" in html
     assert logged_in.get(f"/invoices/new/commission?service={demo_service.id}&amount=abc").get_data(
         as_text=True).strip() == ""
 
@@ -72,7 +72,7 @@ def test_preview_shows_the_invoice_and_creates_nothing(app, logged_in, merchant)
     assert response.status_code == 200
     assert "<dialog" in html and "Вам выставлен счет" in html
     for text in ("Демо-организация", "7701000001/770101001", "40702810200000012345", "044525225",
-                 "демо-услуга", "ЛИЦ. СЧЕТ", "34234234", "100.00", "1.50", "За апрель"):
+                 "демо-услуга", "ЛИЦ. СЧЕТ", "34234234", "100,00\u00a0₽", "1,50\u00a0₽", "За апрель"):
         assert text in html, text
     with app.app_context(), db.connection_context():
         assert Invoice.select().count() == 0 and Delivery.select().count() == 0
@@ -93,7 +93,7 @@ def test_issue_creates_the_invoice_event_and_deliveries(app, logged_in, merchant
     assert f"Счет № {number} выставлен" in page
     assert "Выставить следующий счет" in page
     with app.app_context(), db.connection_context():
-        invoice = Invoice.get_by_id(number)
+        invoice = Invoice.get(Invoice.number == number)
         assert invoice.amount_kop == 10000 and invoice.commission_kop == 150
         assert invoice.payer_phone == "9026376577" and invoice.payer_email == "payer@example.com"
         assert invoice.key_label == "ЛИЦ. СЧЕТ" and invoice.key_value == "34234234"
@@ -121,7 +121,7 @@ def test_the_sms_has_the_number_amount_and_link(app, logged_in, merchant):
     with app.app_context(), db.connection_context():
         invoice = Invoice.get()
     log = open(app.instance_path + "/sms.log", encoding="utf-8").read()
-    assert "+79026376577" in log and f"№{invoice.number}" in log and "100.00" in log
+    assert "+79026376577" in log and f"№{invoice.number}" in log and "100,00\u00a0₽" in log
     assert f"http://ckbiz.test/i/{invoice.token}" in log
 
 

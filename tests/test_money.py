@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ckbiz import money
+from ckbiz import formatting
+from ckbiz.domain import money
 
 MAX = Decimal("1000000.00")
 
@@ -49,10 +50,18 @@ def test_commission_is_exact_in_kopecks(amount, rate, low, extra):
 
 @given(st.integers(min_value=1, max_value=10**8))
 def test_formatted_amounts_parse_back(kopecks):
-    assert money.parse_amount(money.plain_rubles(kopecks), Decimal(10**6)) == kopecks
-    assert money.parse_amount(money.format_rubles(kopecks).replace("\u202f", " "), Decimal(10**6)) == kopecks
+    """What the pages show and the CSV holds is what the forms take back."""
+    assert money.parse_amount(formatting.plain_rubles(kopecks), Decimal(10**6)) == kopecks
+    assert money.parse_amount(formatting.rubles(kopecks).removesuffix("\u00a0₽"), Decimal(10**6)) == kopecks
 
 
-def test_format_has_two_decimals():
-    assert money.format_rubles(20000) == "200.00"
-    assert money.format_rubles(123456789) == "1\u202f234\u202f567.89"
+def test_amounts_read_the_russian_way():
+    """«1 500,00 ₽» with no-break spaces; the CSV and form fields «1500,00»."""
+    assert formatting.rubles(20000) == "200,00\u00a0₽"
+    assert formatting.rubles(123456789) == "1\u00a0234\u00a0567,89\u00a0₽"
+    assert formatting.plain_rubles(150050) == "1500,50"
+
+
+@pytest.mark.parametrize("typed", ["1500.50", "1 500,50", "1500,5", "1\u00a0500,50", " 1500,50 "])
+def test_forms_take_every_way_people_write_an_amount(typed):
+    assert money.parse_amount(typed, Decimal(10**6)) == 150050

@@ -74,8 +74,8 @@ def test_editing_changes_new_invoices_only(app, logged_in, merchant):
     assert post(logged_in, f"/settings/services/{service.id}", **data).status_code == 303
     after = make_invoice(app, merchant)
     with app.app_context(), db.connection_context():
-        assert Invoice.get_by_id(before.number).issued_with["payee"]["name"] == "Демо-организация"
-        assert Invoice.get_by_id(after.number).issued_with["payee"]["name"] == "Новая организация"
+        assert Invoice.get_by_id(before.id).issued_with["payee"]["name"] == "Демо-организация"
+        assert Invoice.get_by_id(after.id).issued_with["payee"]["name"] == "Новая организация"
 
 
 def test_another_merchants_service_cannot_be_edited(app, client, auth, merchant):

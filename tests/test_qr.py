@@ -3,7 +3,7 @@ import io
 
 import pytest
 
-from ckbiz import qr
+from ckbiz.domain import qr
 
 PAYEE = {
     "name": "Демо-организация",

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from ckbiz import captchas
+from ckbiz.domain import guards
 from ckbiz.database import utcnow
 from ckbiz.extensions import db
 from ckbiz.models import Captcha, Delivery, Merchant
@@ -17,7 +17,7 @@ def captcha(app, client, answer="12345"):
     """What a person does: look at the picture (here: we know what it says) and keep the session."""
     client.get("/captcha.png")
     with app.app_context(), db.connection_context():
-        key = captchas.remember(answer)
+        key = guards.remember_captcha(answer)
     with client.session_transaction() as session:
         session["captcha"] = key
     return answer
@@ -158,7 +158,7 @@ def test_foreign_and_landline_numbers_get_no_sms(app, client, merchant):
 
 
 def test_a_stale_recovery_sms_is_not_sent(app, client, merchant):
-    from ckbiz import deliveries
+    from ckbiz.delivery import runner
     from ckbiz.extensions import huey
     huey.immediate = False
     try:
@@ -167,7 +167,7 @@ def test_a_stale_recovery_sms_is_not_sent(app, client, merchant):
         huey.immediate = True
     with app.app_context(), db.connection_context():
         Delivery.update(created_at=utcnow() - timedelta(minutes=16)).execute()
-        assert deliveries.deliver(Delivery.get().id) == "failed"
+        assert runner.deliver(Delivery.get().id).state == "failed"
         assert Merchant.get().temp_password_hash is None
     assert sms_lines(app) == []
 

@@ -4,7 +4,7 @@ import re
 import pytest
 from hypothesis import given, strategies as st
 
-from ckbiz.requisites import (
+from ckbiz.domain.requisites import (
     OrganisationErrors, RequisiteError, clean_account, clean_bik, clean_corr_account,
     clean_inn, clean_kpp, clean_organisation,
 )

@@ -12,10 +12,10 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from ckbiz.sms import SmsError, backend_from_config
-from ckbiz.sms.console import ConsoleBackend
-from ckbiz.sms.smsc import SmscBackend
-from ckbiz.sms.smsru import SmsRuBackend
+from ckbiz.delivery.sms import SmsError, backend_from_config
+from ckbiz.delivery.sms.console import ConsoleBackend
+from ckbiz.delivery.sms.smsc import SmscBackend
+from ckbiz.delivery.sms.smsru import SmsRuBackend
 
 API_KEY = "A1B2C3D4-SECRET-KEY-0000"
 PASSWORD = "s3cret-Pa55word"

@@ -13,7 +13,8 @@ from datetime import date
 from flask import current_app, request, url_for
 
 from ..links import public_url
-from . import SIGNATURE_HEADER, Notification, NotificationError, sign, verify
+from ..models import Invoice, Payment
+from .base import SIGNATURE_HEADER, Notification, NotificationError, sign, verify
 
 DECLINED_CARD = "4000000000000002"
 
@@ -48,7 +49,7 @@ class DemoGateway:
 
     def start(self, invoice, payment):
         """Our own card form."""
-        return url_for("demo_gateway.card_form", payment=payment.provider_payment_id)
+        return url_for("payer.demo_card", payment=payment.provider_payment_id)
 
     @staticmethod
     def new_payment_id():
@@ -69,19 +70,9 @@ class DemoGateway:
         except (ValueError, KeyError, TypeError) as exc:
             raise NotificationError("malformed notification body") from exc
 
-    def lookup(self, provider_payment_id):
-        """The demo gateway keeps no state of its own: ask our payment row."""
-        from ..models import Payment
-
-        payment = Payment.get_or_none(Payment.gateway == self.name,
-                                      Payment.provider_payment_id == provider_payment_id)
-        return payment.status if payment else "failed"
-
 
 def send_notification(provider_payment_id, status):
     """POST the signed notification for a payment to our callback; raise to retry on failure."""
-    from ..models import Invoice, Payment
-
     payment = Payment.get(Payment.gateway == DemoGateway.name, Payment.provider_payment_id == provider_payment_id)
     invoice = Invoice.get_by_id(payment.invoice_id)
     body = json.dumps({

@@ -117,6 +117,6 @@ def test_totals_load_after_the_rows(page, live, three):
     key, _ = three
     page.goto(live.url(f"/invoices?q={key}"))
     totals = page.locator(".totals")
-    expect(totals.locator(".status-issued")).to_have_text("выставлен: 2 · 200.00 руб.")
-    expect(totals.locator(".status-cancelled")).to_have_text("отменен: 1 · 100.00 руб.")
+    expect(totals.locator(".status-issued")).to_have_text("выставлен: 2 · 200,00\u00a0₽")
+    expect(totals.locator(".status-cancelled")).to_have_text("отменен: 1 · 100,00\u00a0₽")
     expect(totals.locator(".status")).to_have_count(2)

@@ -50,15 +50,15 @@ def test_commission_follows_the_amount_as_you_type(page, live):
     commission = page.locator("#commission")
     amount = page.locator("#amount")
     amount.press_sequentially("100")
-    expect(commission.locator("strong").first).to_have_text("1.50")
+    expect(commission.locator("strong").first).to_have_text("1,50\u00a0₽")
     expect(commission).to_contain_text("Предполагаемая комиссия")
-    expect(commission.locator("strong").nth(1)).to_have_text("101.50")
+    expect(commission.locator("strong").nth(1)).to_have_text("101,50\u00a0₽")
     amount.press_sequentially("0")
-    expect(commission.locator("strong").first).to_have_text("15.00")
+    expect(commission.locator("strong").first).to_have_text("15,00\u00a0₽")
     # Another service, another rule: Доставка takes 2 % but at least 10 rubles.
     page.select_option("#service", index=1)
     amount.fill("100")
-    expect(commission.locator("strong").first).to_have_text("10.00")
+    expect(commission.locator("strong").first).to_have_text("10,00\u00a0₽")
     amount.fill("12,345")
     expect(commission.locator("strong")).to_have_count(0)
 
@@ -69,7 +69,7 @@ def fill_invoice(page, account, email, amount="1500,00"):
     page.fill("#payer_phone", "9026376577")
     page.fill("#payer_email", email)
     page.fill("#amount", amount)
-    expect(page.locator("#commission strong").first).to_have_text("22.50")
+    expect(page.locator("#commission strong").first).to_have_text("22,50\u00a0₽")
 
 
 def test_preview_then_issue_and_the_payer_gets_the_mail(page, live, context_factory):
@@ -81,7 +81,7 @@ def test_preview_then_issue_and_the_payer_gets_the_mail(page, live, context_fact
     expect(preview).to_be_visible()
     expect(preview).to_contain_text("Так счет увидит плательщик. Счет еще не выставлен.")
     expect(preview).to_contain_text(account)
-    expect(preview.locator(".invoice-sum")).to_contain_text("1\u202f500.00 руб.")
+    expect(preview.locator(".invoice-sum")).to_contain_text("1\u00a0500,00\u00a0₽")
 
     # «Изменить» closes the preview and keeps what was typed.
     preview.locator("button:has-text('Изменить')").click()
@@ -96,7 +96,7 @@ def test_preview_then_issue_and_the_payer_gets_the_mail(page, live, context_fact
     expect(page.get_by_role("heading", name=f"Инвойс № {number}")).to_be_visible()
 
     mail = live.mail.wait(payer)
-    assert mail["Subject"].startswith(f"Счет № {number} от Демо-организация на 1 500.00 руб.")
+    assert mail["Subject"].startswith(f"Счет № {number} от Демо-организация на 1 500,00 ₽")
     body = text_of(mail)
     assert f"ЛИЦ. СЧЕТ: {account}" in body
     link = payer_link(mail)

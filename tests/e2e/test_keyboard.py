@@ -48,7 +48,7 @@ def test_issue_form_by_keyboard(page, live):
     page.keyboard.type("ул. Ленина, 1")
     tab_to(page, page.locator("#amount"))
     page.keyboard.type("500")
-    expect(page.locator("#commission strong").first).to_have_text("7.50")
+    expect(page.locator("#commission strong").first).to_have_text("7,50\u00a0₽")
 
     # Enter in a field submits with the form's first button, «Просмотр».
     page.keyboard.press("Enter")

@@ -13,7 +13,7 @@ from live import environment, flask, wait_for, worker
 
 def statuses(app, invoices):
     with app.app_context(), db.connection_context():
-        return [Invoice.get_by_id(i.number).status for i in invoices]
+        return [Invoice.get_by_id(i.id).status for i in invoices]
 
 
 def test_a_consumer_started_after_a_long_outage_catches_up(app, merchant, queue, tmp_path):
@@ -50,7 +50,7 @@ def test_a_consumer_started_after_a_long_outage_catches_up(app, merchant, queue,
     with app.app_context(), db.connection_context():
         moved = [(e.invoice_id, e.kind) for e in InvoiceEvent.select().where(
             InvoiceEvent.kind.in_(("expired", "transferred")))]
-    assert sorted(moved) == sorted([(i.number, "expired") for i in overdue] + [(settled_due.number, "transferred")])
+    assert sorted(moved) == sorted([(i.id, "expired") for i in overdue] + [(settled_due.id, "transferred")])
 
 
 class WriteHold:

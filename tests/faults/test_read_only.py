@@ -62,5 +62,5 @@ def test_read_only_database_reads_and_refuses_writes_with_503(app, merchant, que
         assert (browser.get(f"/invoices/{invoice.number}").status, browser.get("/invoices/new").status) == (200, 200)
     assert snapshot(app) == before
     with app.app_context(), db.connection_context():
-        assert Invoice.get_by_id(invoice.number).status == "issued"
+        assert Invoice.get_by_id(invoice.id).status == "issued"
 

@@ -132,12 +132,12 @@ def test_redis_restart_loses_no_delivery_and_never_500s(app, merchant, tmp_path)
 
 def token_of(app, location):
     with app.app_context(), db.connection_context():
-        return Invoice.get_by_id(int(location.rsplit("/", 1)[1])).token
+        return Invoice.get(Invoice.number == int(location.rsplit("/", 1)[1])).token
 
 
 def invoice_status(app, location):
     with app.app_context(), db.connection_context():
-        return Invoice.get_by_id(int(location.rsplit("/", 1)[1])).status
+        return Invoice.get(Invoice.number == int(location.rsplit("/", 1)[1])).status
 
 
 @pytest.mark.skipif(not REDIS, reason="redis-server is not installed")

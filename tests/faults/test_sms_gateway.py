@@ -7,7 +7,7 @@ import time
 import pytest
 
 from faultkit import Browser, error_of, invoice_page, queue, rows, service_id  # noqa: F401
-from ckbiz.deliveries import MAX_ATTEMPTS
+from ckbiz.delivery.runner import MAX_ATTEMPTS
 from conftest import free_port
 from live import environment, wait_for, web, worker
 from test_sms import API_KEY, NUMBER, provider, smsru_number_error, smsru_ok  # noqa: F401

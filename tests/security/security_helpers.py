@@ -3,7 +3,7 @@ import pytest
 
 from ckbiz.extensions import db
 from ckbiz.models import MODELS, Delivery, Invoice, InvoiceEvent, Merchant, Organisation, Service
-from conftest import AuthActions
+from conftest import AuthActions, csrf_token
 from factories import other_merchant
 
 # Counters and captchas change on every login or page view by design; everything else must not.
@@ -21,7 +21,7 @@ def table_counts(app):
 def rows_of(app, merchant):
     """Every row the merchant owns, column by column, to compare before and after an attack."""
     with app.app_context(), db.connection_context():
-        numbers = Invoice.select(Invoice.number).where(Invoice.merchant == merchant.id)
+        ids = Invoice.select(Invoice.id).where(Invoice.merchant == merchant.id)
         return {
             "merchant": list(Merchant.select().where(Merchant.id == merchant.id).dicts()),
             "organisations": list(Organisation.select().where(Organisation.merchant == merchant.id)
@@ -29,7 +29,7 @@ def rows_of(app, merchant):
             "services": list(Service.select().where(Service.merchant == merchant.id).order_by(Service.id).dicts()),
             "invoices": list(Invoice.select().where(Invoice.merchant == merchant.id)
                              .order_by(Invoice.number).dicts()),
-            "events": list(InvoiceEvent.select().where(InvoiceEvent.invoice.in_(numbers))
+            "events": list(InvoiceEvent.select().where(InvoiceEvent.invoice.in_(ids))
                            .order_by(InvoiceEvent.id).dicts()),
             "deliveries": list(Delivery.select().where(Delivery.merchant == merchant.id)
                                .order_by(Delivery.id).dicts()),
@@ -49,8 +49,6 @@ def intruder(app):
 
 def issue_data(client, service_id, **overrides):
     """A valid «Выставить счет» form for a demo service, with the client's CSRF token."""
-    from conftest import csrf_token
-
     return {"csrf_token": csrf_token(client, "/invoices/new"), "service": service_id,
             "payer_phone": "9026376577", "payer_email": "", "comment": "", "validity_hours": "24",
             "amount": "100", "req-account": "34234234", "req-fio": "Иванов Иван", "req-address": "",

@@ -15,10 +15,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from peewee import fn
 
-from ckbiz import demo, invoicing, money
+from ckbiz import demo
+from ckbiz.domain import invoicing, money
 from ckbiz.extensions import db
 from ckbiz.models import Invoice, Merchant, Service
-from ckbiz.search import STATUSES
+from ckbiz.domain.lifecycle import STATUSES
 from conftest import AuthActions
 
 MAX = Decimal("1000000.00")
@@ -123,12 +124,12 @@ def issue_many(app, merchant, amounts, statuses):
             invoice, _ = invoicing.issue_invoice(
                 merchant, service, payer_phone=None, payer_email=None, requisites=requisites, comment="",
                 amount_kop=amount, validity_hours=24)
-            Invoice.update(status=status).where(Invoice.number == invoice.number).execute()
+            Invoice.update(status=status).where(Invoice.id == invoice.id).execute()
 
 
 def kopecks_of(text):
-    """'1 234 567.89' (narrow spaces) or '1234567,89' back to kopecks, exactly."""
-    clean = text.replace("\u202f", "").replace(" ", "").replace(",", ".")
+    """'1 234 567,89 ₽' (no-break spaces) or '1234567,89' back to kopecks, exactly."""
+    clean = "".join(text.removesuffix("₽").split()).replace(",", ".")
     try:
         return int(Decimal(clean) * 100)
     except InvalidOperation:  # pragma: no cover - a failure message, not a path
@@ -155,7 +156,7 @@ def test_totals_over_many_invoices_equal_the_sum_of_their_kopecks(app, invoices)
     assert AuthActions(client).login(merchant.phone, "exact money").status_code == 303
     html = client.get("/invoices/totals", headers={"HX-Request": "true"}).get_data(as_text=True)
     shown = {status: (int(n), kopecks_of(rubles)) for status, n, rubles in re.findall(
-        r'status-(\w+)">[^<:]+: (\d+) · ([\d\u202f.]+) ', html)}
+        r'status-(\w+)">[^<:]+: (\d+) · ([\d\u00a0,]+\u00a0₽)<', html)}
     assert shown == expected
 
     body = client.get("/invoices.csv").get_data(as_text=True).lstrip("\ufeff")

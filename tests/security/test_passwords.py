@@ -113,7 +113,7 @@ def test_recovery_answers_alike_for_a_known_and_an_unknown_phone(app, merchant):
 
 def test_an_unknown_phone_costs_the_same_password_check_as_a_known_one(app, merchant, monkeypatch):
     """No timing difference to tell registered phones: an unknown one is checked against a dummy hash."""
-    from ckbiz import accounts
+    from ckbiz.domain import accounts
 
     calls = []
     real = accounts.check_password_hash

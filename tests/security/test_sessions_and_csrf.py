@@ -84,7 +84,7 @@ def test_no_get_changes_anything(app, client, world):
 def test_the_callback_is_the_only_csrf_exempt_post(app):
     from ckbiz.extensions import csrf
     exempt = {view for view in csrf._exempt_views}
-    assert exempt == {"ckbiz.payments.callback"}
+    assert exempt == {"ckbiz.web.payments.callback"}
 
 
 def test_a_cookie_kept_from_before_logout_is_useless(app, client, auth, merchant):

@@ -3,12 +3,13 @@ import re
 
 import pytest
 
-from ckbiz import deliveries
+from ckbiz.delivery import runner
+from ckbiz.domain import outbox
 from ckbiz.extensions import db
 from ckbiz.models import Delivery, Invoice, Merchant, Service
 from conftest import csrf_token
-from factories import make_invoice
-from security_helpers import intruder, issue_data, rows_of, table_counts  # noqa: F401 (intruder is a fixture)
+from factories import invoice_numbered, make_invoice, other_merchant
+from security_helpers import OTHER_PASSWORD, OTHER_PHONE, intruder, issue_data, rows_of, table_counts  # noqa: F401
 
 # Arguments that are secrets handed out on purpose: the payer link, the gateway's own
 # payment id (the card form the payer is sent to), the gateway name in its signed
@@ -26,12 +27,17 @@ BODY = {"confirm": "1", "email": "thief@example.com", **SERVICE_FORM}
 
 @pytest.fixture
 def victim(app, merchant):
-    """The first merchant, with an issued invoice and own services enabled."""
+    """The first merchant with own services enabled and two invoices, № 1 and № 2; the
+    intruder's own invoice is its № 1, so the walk uses № 2, a number only the victim has."""
     app.config["MERCHANT_SERVICES"] = "self"
+    make_invoice(app, merchant, key="111000")
     invoice = make_invoice(app, merchant, key="777000")
+    make_invoice(app, other_merchant(app, OTHER_PHONE, OTHER_PASSWORD), key="555000", phone="9165550000",
+                 email="own@example.com")
     with app.app_context(), db.connection_context():
         service = Service.of(merchant).first()
-    return {"number": invoice.number, "service_id": service.id}
+    assert invoice.number == 2
+    return {"number": invoice.number, "id": invoice.id, "service_id": service.id}
 
 
 def owned_rules(app):
@@ -49,8 +55,15 @@ def path_for(rule, values):
 def test_the_walk_covers_every_route_that_takes_an_id(app):
     endpoints = {r.endpoint for r in owned_rules(app)}
     assert endpoints == {
-        "invoices.show", "invoices.deliveries_table", "actions.remind", "actions.mark_paid", "actions.cancel",
-        "actions.send", "actions.repeat", "settings.rename", "settings.edit_service"}
+        "invoice.show", "invoice.deliveries_table", "invoice.remind", "invoice.mark_paid", "invoice.cancel",
+        "invoice.send", "invoice.repeat", "settings.rename", "settings.edit_service"}
+
+
+def test_each_merchant_numbers_its_own_invoices_and_sees_only_its_own_number_one(app, merchant, victim, intruder):
+    """№ 1 is a different invoice for each merchant: each sees its own under that number."""
+    own = intruder.get("/invoices/1").get_data(as_text=True)
+    assert "555000" in own and "111000" not in own
+    assert intruder.get("/invoices/2").status_code == 404
 
 
 def test_another_merchants_objects_answer_404_to_every_method_and_change_nothing(app, merchant, victim, intruder):
@@ -88,7 +101,7 @@ def test_the_same_requests_work_for_the_owner(app, client, auth, merchant, victi
     response = client.post(f"/invoices/{number}/cancel", data={"confirm": "1", "csrf_token": token})
     assert response.status_code == 303
     with app.app_context(), db.connection_context():
-        assert Invoice.get_by_id(number).status == "cancelled"
+        assert invoice_numbered(merchant, number).status == "cancelled"
 
 
 def test_history_search_csv_and_totals_never_show_another_merchants_invoices(app, merchant, victim, intruder):
@@ -99,7 +112,7 @@ def test_history_search_csv_and_totals_never_show_another_merchants_invoices(app
         assert "Ничего не найдено" in html and f"/invoices/{number}" not in html
         csv = intruder.get("/invoices.csv", query_string={"q": q}).get_data(as_text=True)
         assert len(csv.strip().splitlines()) == 1  # the header alone
-        assert "200.00" not in intruder.get("/invoices/totals", query_string={"q": q}).get_data(as_text=True)
+        assert "200,00" not in intruder.get("/invoices/totals", query_string={"q": q}).get_data(as_text=True)
 
 
 def test_a_merchant_id_smuggled_into_the_issue_form_is_ignored(app, merchant, victim, intruder):
@@ -109,9 +122,9 @@ def test_a_merchant_id_smuggled_into_the_issue_form_is_ignored(app, merchant, vi
     response = intruder.post(f"/invoices?merchant_id={merchant.id}&merchant={merchant.id}", data=data)
     assert response.status_code == 303
     with app.app_context(), db.connection_context():
-        newest = Invoice.select().order_by(Invoice.number.desc()).first()
+        newest = Invoice.select().order_by(Invoice.id.desc()).first()
         assert newest.merchant_id == intruder.merchant.id
-        assert Invoice.select().where(Invoice.merchant == merchant.id).count() == 1
+        assert Invoice.select().where(Invoice.merchant == merchant.id).count() == 2
 
 
 def test_another_merchants_service_cannot_be_picked_in_the_issue_form(app, merchant, victim, intruder):
@@ -146,16 +159,16 @@ def test_a_delivery_pointing_at_another_merchants_invoice_is_never_sent(app, mer
     is not the invoice's (a bug, or a row written by hand) fails instead of mailing one
     merchant's invoice under another's name."""
     with app.app_context(), db.connection_context():
-        row = deliveries.add(intruder.merchant.id, victim["number"], "email", "sent_to", "thief@example.com")
-        assert deliveries.deliver(row.id) == "failed"
+        row = outbox.add(intruder.merchant.id, victim["id"], "email", "sent_to", "thief@example.com")
+        assert runner.deliver(row.id).state == "failed"
         assert Delivery.get_by_id(row.id).state == "failed"
     assert all("thief@example.com" not in rcpts for _, rcpts, _ in smtp.messages)
 
 
 def test_a_temporary_password_goes_only_to_its_own_merchants_phone(app, merchant, intruder):
     with app.app_context(), db.connection_context():
-        row = deliveries.add(merchant.id, None, "sms", "password", intruder.merchant.phone)
-        assert deliveries.deliver(row.id) == "failed"
+        row = outbox.add(merchant.id, None, "sms", "password", intruder.merchant.phone)
+        assert runner.deliver(row.id).state == "failed"
         assert Merchant.get_by_id(merchant.id).temp_password_hash is None
 
 

@@ -1,0 +1,1 @@
+"""How a message leaves: the outbox runner, what each message says, mail and SMS."""

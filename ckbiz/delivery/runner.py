@@ -1,0 +1,163 @@
+"""Sending the outbox: lease a row, send it, record the outcome; sweep up what was lost.
+
+A row is leased (state "sending", lease_until) before it is sent and marked
+"sent" after, so two workers never send it both; the sweeper finds rows whose
+lease ran out (a worker died, or the queue lost the task). Nothing here
+enqueues: every function returns what should go to the queue, and when, and
+`tasks` puts it there.
+"""
+from datetime import timedelta
+from typing import NamedTuple
+
+from flask import current_app
+
+from ..database import utcnow
+from ..domain import accounts
+from ..domain.outbox import grace
+from ..extensions import db
+from ..models import Delivery, Invoice, InvoiceEvent, Merchant
+from . import mail, messages, sms
+from .sms import http as sms_http
+
+MAX_ATTEMPTS = 6
+SENT_EVENTS = {"email": "email_sent", "sms": "sms_sent"}
+# Kinds whose message is worthless once its secret would have expired.
+SHORT_LIVED = {"password": accounts.TEMP_LIFETIME, "register_code": accounts.CODE_LIFETIME}
+
+
+class Outcome(NamedTuple):
+    """What became of one attempt: the row's state, and in how many seconds to try again (or None)."""
+
+    state: str | None
+    retry_in: int | None = None
+
+
+def lease(delivery_id):
+    """Take the row for sending; None when it is sent, failed, or leased by someone else."""
+    now = utcnow()
+    # Long enough for the slowest send, e-mail or SMS (each may wait its timeout several
+    # times: connect, data, answer), or a sweep would think a slow send lost and repeat it.
+    slowest = max(float(current_app.config["MAIL_TIMEOUT"]), sms_http.timeout_of(current_app.config))
+    hold = timedelta(seconds=3 * slowest) + grace()
+    taken = (Delivery.update(state="sending", lease_until=now + hold, attempts=Delivery.attempts + 1)
+             .where(Delivery.id == delivery_id,
+                    (Delivery.state == "pending")
+                    | ((Delivery.state == "sending") & (Delivery.lease_until < now)))
+             .returning(Delivery).execute())
+    return next(iter(taken), None)
+
+
+def deliver(delivery_id):
+    """Send one leased row and record the outcome; Outcome(None) when someone else has it."""
+    delivery = lease(delivery_id)
+    if delivery is None:
+        return Outcome(None)
+    lifetime = SHORT_LIVED.get(delivery.kind)
+    if lifetime and delivery.created_at < utcnow() - lifetime:
+        # Whoever asked has stopped waiting; a password or code arriving now only confuses.
+        return _failed(delivery, sms.SmsError("request older than the code's lifetime", retryable=False))
+    # Read once, for the ownership check and for the message itself.
+    invoice = (Invoice.select(Invoice, Merchant).join(Merchant).where(Invoice.id == delivery.invoice_id)
+               .get_or_none() if delivery.invoice_id else None)
+    problem = _ownership_problem(delivery, invoice)
+    if problem:
+        return _failed(delivery, NotOwned(problem))
+    try:
+        if delivery.channel == "email":
+            mail.send(messages.email(delivery, invoice))
+        else:
+            text = messages.sms_text(delivery, invoice, secret=_secret_for(delivery))
+            sms.backend_from_config(current_app.config).send(delivery.recipient, text)
+    except (mail.MailError, sms.SmsError) as exc:
+        return _failed(delivery, exc)
+    except Exception as exc:  # a bug must not leave the row leased forever
+        current_app.logger.exception("delivery %s crashed", delivery.id)
+        return _failed(delivery, exc)
+    with db.atomic():
+        Delivery.update(state="sent", sent_at=utcnow(), last_error="", lease_until=None).where(
+            Delivery.id == delivery.id).execute()
+        if delivery.invoice_id:
+            InvoiceEvent.create(invoice=delivery.invoice_id, kind=SENT_EVENTS[delivery.channel],
+                                note=delivery.recipient)
+    return Outcome("sent")
+
+
+def _secret_for(delivery):
+    """The one-time secret an SMS carries, made now, as it is sent (a resend makes a new one).
+
+    Rows never hold a password or a code: the hash is stored here, the secret goes
+    only into the message.
+    """
+    if delivery.kind == "password":
+        return accounts.issue_temporary_password(delivery.merchant_id)
+    if delivery.kind == "register_code":
+        return accounts.issue_registration_code(delivery.recipient)
+    return None
+
+
+class NotOwned(Exception):
+    """An outbox row whose merchant does not own what it would send: never sent, never retried."""
+
+    retryable = False
+
+
+def _ownership_problem(delivery, invoice):
+    """Why the row must not be sent, or None.
+
+    The task runs later than the request that wrote the row and trusts only what it
+    re-reads now: one merchant's invoice never goes out on another merchant's row,
+    and a temporary password only ever goes to its own merchant's phone.
+    """
+    if delivery.invoice_id:
+        if invoice is None or invoice.merchant_id != delivery.merchant_id:
+            return f"invoice {delivery.invoice_id} is not merchant {delivery.merchant_id}'s"
+    elif delivery.kind == "password":
+        phone = Merchant.select(Merchant.phone).where(Merchant.id == delivery.merchant_id).scalar()
+        if phone != delivery.recipient:
+            return "temporary password addressed to another phone than the merchant's"
+    return None
+
+
+def _failed(delivery, error):
+    """Set the row up for a retry with backoff, or give up after the budget; keep the error visible."""
+    retry = getattr(error, "retryable", True) and delivery.attempts < MAX_ATTEMPTS
+    message = str(error)[:500]
+    if not retry:
+        Delivery.update(state="failed", last_error=message, lease_until=None).where(
+            Delivery.id == delivery.id).execute()
+        current_app.logger.warning("delivery %s failed: %s", delivery.id, message)
+        return Outcome("failed")
+    backoff = current_app.config["DELIVERY_BACKOFF_SECONDS"]
+    delay = int(backoff[min(delivery.attempts, len(backoff)) - 1])
+    Delivery.update(state="pending", last_error=message,
+                    lease_until=utcnow() + timedelta(seconds=delay) + grace()).where(
+        Delivery.id == delivery.id).execute()
+    return Outcome("pending", delay)
+
+
+def stale():
+    """Rows nobody is looking after: pending or sending past their lease."""
+    return Delivery.select(Delivery.id).where(
+        Delivery.state.in_(("pending", "sending")), Delivery.lease_until < utcnow())
+
+
+def sweep():
+    """The ids of every stale row, to be queued again.
+
+    A row still "sending" after its last allowed attempt belongs to a worker that
+    died mid-send every time: give up on it visibly instead of looping.
+    """
+    Delivery.update(state="failed", last_error="worker stopped while sending", lease_until=None).where(
+        Delivery.state == "sending", Delivery.lease_until < utcnow(),
+        Delivery.attempts >= MAX_ATTEMPTS).execute()
+    return [row.id for row in stale()]
+
+
+def reset_failed():
+    """Give failed rows a fresh budget; returns their ids, to be queued again."""
+    with db.atomic():
+        ids = [row.id for row in Delivery.select(Delivery.id).where(Delivery.state == "failed")]
+        Delivery.update(state="pending", attempts=0, lease_until=utcnow() + grace()).where(
+            Delivery.id.in_(ids)).execute()
+    return ids
+

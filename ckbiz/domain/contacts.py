@@ -1,0 +1,33 @@
+"""A payer's contacts in one normal form whatever was typed: Russian mobile numbers as
+9XXXXXXXXX, e-mail addresses as email-validator normalises them."""
+import phonenumbers
+from email_validator import validate_email
+from flask_babel import lazy_gettext as _l
+
+
+class PhoneError(ValueError):
+    """A phone number that is not a Russian mobile number."""
+
+
+def normalise_phone(raw):
+    """Return the ten digits 9XXXXXXXXX of a Russian mobile number, or raise PhoneError."""
+    text = (raw or "").strip()
+    if not text:
+        raise PhoneError(_l("Укажите номер телефона"))
+    try:
+        number = phonenumbers.parse(text, "RU")
+    except phonenumbers.NumberParseException as exc:
+        raise PhoneError(_l("Номер телефона не распознан: введите 9XXXXXXXXX")) from exc
+    if (
+        number.country_code != 7
+        or phonenumbers.region_code_for_number(number) != "RU"
+        or not phonenumbers.is_valid_number(number)
+        or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE
+    ):
+        raise PhoneError(_l("Нужен российский мобильный номер в формате 9XXXXXXXXX"))
+    return str(number.national_number)
+
+
+def normalise_email(raw):
+    """The normalised address, or email_validator.EmailNotValidError; no DNS lookups (offline installs)."""
+    return validate_email(raw.strip(), check_deliverability=False).normalized

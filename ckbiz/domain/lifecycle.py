@@ -1,0 +1,140 @@
+"""An invoice's life (§6.1, §6.2): its statuses and their labels, the one rule of what
+can still be paid, and the transitions of DESIGN.md, each atomic and recorded."""
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from peewee import Value
+
+from ..database import is_sqlite, utcnow
+from ..extensions import db
+from ..models import Invoice, InvoiceEvent
+from . import invoicing, outbox
+
+STATUSES = ("issued", "paid", "transferred", "expired", "cancelled")
+STATUS_LABELS = {
+    "issued": _l("выставлен"), "paid": _l("оплачен"), "transferred": _l("проведен"),
+    "expired": _l("истек"), "cancelled": _l("отменен"),
+}
+REFUSALS = {
+    "cancel": _l("Отменить можно только выставленный счет: этот счет %(status)s."),
+    "mark_paid": _l("Отметить оплаченным можно выставленный или истекший счет: этот счет %(status)s."),
+    "remind": _l("Напомнить можно только о выставленном, еще не истекшем счете: этот счет %(status)s."),
+    "send": _l("Отправить можно только выставленный, еще не истекший счет: этот счет %(status)s."),
+}
+
+
+class TransitionRefused(Exception):
+    """An action the invoice's status does not allow; the message says why, in Russian."""
+
+
+def payable(invoice, now=None):
+    """Only an issued invoice whose time has not run out can be paid, reminded or sent.
+
+    The time is checked as well as the status: the expiry job runs once a minute.
+    """
+    return invoice.status == "issued" and invoice.expires_at > (now or utcnow())
+
+
+def _refuse(action, invoice):
+    """Raise the refusal for this action with the invoice's current status."""
+    current = Invoice.get_by_id(invoice.id)
+    label = STATUS_LABELS[current.status]
+    if current.status == "issued":
+        label = _("истек (срок оплаты прошел)")
+    raise TransitionRefused(str(REFUSALS[action]) % {"status": label})
+
+
+def _move(invoice, allowed, action, event, note="", **changes):
+    """Change the status only if it is still one of `allowed` (a conditional UPDATE)."""
+    now = utcnow()
+    with db.atomic():
+        moved = (Invoice.update(status_changed_at=now, **changes)
+                 .where(Invoice.id == invoice.id, Invoice.status.in_(allowed)).execute())
+        if not moved:
+            _refuse(action, invoice)
+        InvoiceEvent.create(invoice=invoice.id, kind=event, at=now, note=note)
+
+
+def cancel(invoice):
+    """«Отменить»: issued → cancelled."""
+    _move(invoice, ("issued",), "cancel", "cancelled", status="cancelled")
+
+
+def mark_paid_other_way(invoice):
+    """«Оплачен другим способом»: issued or expired → paid (never becomes «Проведен»)."""
+    _move(invoice, ("issued", "expired"), "mark_paid", "paid", note=_("другим способом"),
+          status="paid", paid_by="other", paid_at=utcnow())
+
+
+def _still_payable(invoice, action):
+    """The invoice as it is now; refused unless it can still be paid."""
+    current = Invoice.get_by_id(invoice.id)
+    if not payable(current):
+        _refuse(action, invoice)
+    return current
+
+
+def remind(invoice):
+    """«Напомнить»: resend to the payer (e-mail, and SMS when there is a phone); returns the rows."""
+    with db.atomic():
+        current = _still_payable(invoice, "remind")
+        rows = outbox.for_payer(current, "reminder")
+        InvoiceEvent.create(invoice=invoice.id, kind="reminded")
+    return rows
+
+
+def send_to(invoice, email):
+    """«Отправить» (§6.3.1): the invoice to another e-mail address; returns the rows."""
+    with db.atomic():
+        _still_payable(invoice, "send")
+        row = outbox.add(invoice.merchant_id, invoice.id, "email", "sent_to", email)
+        InvoiceEvent.create(invoice=invoice.id, kind="sent_to", note=email)
+    return [row]
+
+
+def repeat(invoice, merchant):
+    """«Повторить инвойс» (§6.3.2): a new issued invoice like this one, with a fresh validity.
+
+    Returns (the new invoice, its outbox rows).
+    """
+    hours = merchant.default_validity_hours or current_app.config["DEFAULT_VALIDITY_HOURS"]
+    with db.atomic():
+        new, rows = invoicing.issue_invoice(
+            merchant, invoice.service, payer_phone=invoice.payer_phone, payer_email=invoice.payer_email,
+            requisites=invoice.requisites, comment=invoice.comment, amount_kop=invoice.amount_kop,
+            validity_hours=hours, repeat_of=invoice)
+        InvoiceEvent.create(invoice=invoice.id, kind="repeated", note=f"№ {new.number}")
+    return new, rows
+
+
+def expire_overdue():
+    """Expire every issued invoice whose time has passed, in one conditional UPDATE.
+
+    Safe to run twice at once (the second UPDATE finds nothing) and after the
+    consumer was down for hours (everything overdue goes, not just this minute's).
+    """
+    return bulk_move((Invoice.status == "issued") & (Invoice.expires_at <= utcnow()), "expired")
+
+
+def bulk_move(condition, status):
+    """Set-based status change with one event per moved invoice; returns how many moved.
+
+    No invoice passes through Python: a hundred thousand overdue invoices expire in two
+    statements, not a hundred thousand parameters.
+    """
+    now = utcnow()
+    move = Invoice.update(status=status, status_changed_at=now).where(condition)
+    with db.atomic():
+        if is_sqlite(db):
+            # The transaction holds SQLite's write lock from its start (IMMEDIATE), so
+            # nobody changes a status between choosing the rows and moving them.
+            InvoiceEvent.insert_from(
+                Invoice.select(Invoice.id, Value(status), Value(now), Value("")).where(condition),
+                fields=[InvoiceEvent.invoice, InvoiceEvent.kind, InvoiceEvent.at, InvoiceEvent.note]).execute()
+            return move.execute()
+        # PostgreSQL: one statement, so a concurrent run's UPDATE waits on the row locks
+        # and then finds the rows moved; events are written for exactly the rows moved.
+        sql, params = move.returning(Invoice.id).sql()
+        cursor = db.execute_sql(f"WITH moved AS ({sql}) INSERT INTO invoice_event (invoice_id, kind, at, note) "
+                                "SELECT id, %s, %s, '' FROM moved", [*params, status, now])
+        return cursor.rowcount

@@ -1,0 +1,52 @@
+"""The outbox: every e-mail and SMS is a row, written in the transaction of the change
+that causes it. Functions here only write rows and return them; `tasks` hands them to
+the queue after the commit, and `delivery.runner` sends them."""
+from datetime import timedelta
+
+from flask import current_app
+
+from ..database import utcnow
+from ..models import Delivery, InvoiceEvent, new_token
+
+
+def grace():
+    """How long the sweeper leaves a new or leased row alone before assuming it lost."""
+    return timedelta(seconds=int(current_app.config["DELIVERY_LEASE_SECONDS"]))
+
+
+def add(merchant_id, invoice_id, channel, kind, recipient):
+    """Write one message in the caller's transaction; returns the row."""
+    return Delivery.create(
+        merchant=merchant_id, invoice=invoice_id, channel=channel, kind=kind, recipient=recipient,
+        message_id=f"<{kind}.{new_token()}@ckbiz>", lease_until=utcnow() + grace())
+
+
+def for_payer(invoice, kind):
+    """The payer's e-mail and SMS for an invoice (whichever contacts it has, SMS within the daily cap)."""
+    rows = []
+    if invoice.payer_email:
+        rows.append(add(invoice.merchant_id, invoice.id, "email", kind, invoice.payer_email))
+    if invoice.payer_phone:
+        if not sms_cap_reached(invoice.merchant_id):
+            rows.append(add(invoice.merchant_id, invoice.id, "sms", kind, invoice.payer_phone))
+        else:
+            InvoiceEvent.create(invoice=invoice.id, kind="sms_limit", note=invoice.payer_phone)
+    return rows
+
+
+def for_merchant(merchant, invoice_id, kind):
+    """An e-mail to the merchant's contact address (or its copy address), if it has one."""
+    address = merchant.email or merchant.copy_email
+    return [add(merchant.id, invoice_id, "email", kind, address)] if address else []
+
+
+def sms_cap_reached(merchant_id):
+    """True when the merchant's invoices caused SMS_DAILY_LIMIT SMS in the last 24 hours.
+
+    Counted no further than the cap, so the check costs the same however many SMS a busy
+    merchant sends (peewee wraps a limited query before counting it).
+    """
+    cap = int(current_app.config["SMS_DAILY_LIMIT"])
+    recent = Delivery.select().where(Delivery.merchant == merchant_id, Delivery.channel == "sms",
+                                     Delivery.created_at > utcnow() - timedelta(days=1))
+    return recent.limit(cap).count() >= cap

@@ -1,0 +1,218 @@
+"""Accounts (§3, §8): login, logout, registration, password change, and «Вспомнить пароль»."""
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session,
+                   url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import EqualTo, InputRequired, Length
+
+from .. import tasks
+from ..domain import accounts, guards
+from ..extensions import login as login_manager
+from ..forms import PhoneField, email_address, password_length, strip
+from ..models import Merchant
+
+bp = Blueprint("auth", __name__)
+HOUR = guards.HOUR
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = _l("Войдите в личный кабинет, чтобы продолжить")
+login_manager.login_message_category = "info"
+login_manager.session_protection = "basic"
+
+
+@login_manager.user_loader
+def load_merchant(session_token):
+    """The merchant whose current session token this is (rotated tokens find nobody)."""
+    return Merchant.get_or_none(Merchant.session_token == session_token, Merchant.active == True)  # noqa: E712
+
+
+class LoginForm(FlaskForm):
+    phone = PhoneField(_l("Телефон"), validators=[InputRequired(_l("Укажите номер телефона"))])
+    password = PasswordField(_l("Пароль"), validators=[InputRequired(_l("Введите пароль"))])
+
+
+class PhoneCaptchaForm(FlaskForm):
+    """A phone behind the image captcha: «Вспомнить пароль» and the first step of registration."""
+
+    phone = PhoneField(_l("Телефон"), validators=[InputRequired(_l("Укажите номер телефона"))])
+    captcha = StringField(_l("Введите код с картинки"), validators=[InputRequired(_l("Введите код с картинки"))])
+
+
+class RegisterForm(FlaskForm):
+    code = StringField(_l("Код из СМС"), validators=[InputRequired(_l("Введите код из СМС"))])
+    name = StringField(_l("Название организации или ваше имя"), filters=[strip],
+                       validators=[Length(max=200)])
+    email = EmailField(_l("Эл. адрес"), validators=[Length(max=254), email_address])
+    password = PasswordField(_l("Пароль"), validators=[InputRequired(), password_length])
+    confirm = PasswordField(_l("Пароль ещё раз"),
+                            validators=[EqualTo("password", _l("Пароли не совпадают"))])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Текущий пароль"), validators=[InputRequired(_l("Введите текущий пароль"))])
+    password = PasswordField(_l("Новый пароль"), validators=[InputRequired(), password_length])
+    confirm = PasswordField(_l("Новый пароль ещё раз"),
+                            validators=[EqualTo("password", _l("Пароли не совпадают"))])
+
+
+def client_address():
+    """The caller's address (ProxyFix makes it the real one behind nginx)."""
+    return request.remote_addr or "unknown"
+
+
+def safe_next(target):
+    """The target when it is a path on this site, else None (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
+def start_session(merchant):
+    """Log the merchant in on a fresh session, so a cookie from before is worth nothing."""
+    session.clear()
+    login_user(merchant)
+    session.permanent = True
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """«Вход в Личный кабинет»: phone and password; one answer for every failure."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        phone, address = form.phone.phone, client_address()
+        config = current_app.config
+        if (guards.hits("login-phone", phone, HOUR) >= config["LOGIN_ATTEMPTS_PER_HOUR"]
+                or guards.hits("login-ip", address, HOUR) >= config["LOGIN_ATTEMPTS_PER_ADDRESS_PER_HOUR"]):
+            form.password.errors.append(_("Слишком много неудачных попыток входа. Попробуйте через час "
+                                          "или восстановите пароль."))
+        else:
+            merchant = accounts.authenticate(phone, form.password.data)
+            if merchant is not None:
+                start_session(merchant)
+                target = url_for("auth.password") if merchant.must_change_password else None
+                return redirect(target or safe_next(request.args.get("next")) or url_for("core.index"), 303)
+            guards.hit("login-phone", phone, HOUR)
+            guards.hit("login-ip", address, HOUR)
+            form.password.errors.append(_("Неверный телефон или пароль"))
+    status = 422 if form.errors else 200
+    return render_template("auth/login.html", form=form,
+                           registration=current_app.config["REGISTRATION"] == "open"), status
+
+
+@bp.post("/logout")
+def logout():
+    """End the session for good: a copy of the cookie kept from before is worth nothing.
+
+    Cookie sessions live in the browser, so the only way to revoke one is to rotate
+    the merchant's session token, which ends its other sessions too.
+    """
+    if current_user.is_authenticated:
+        accounts.end_sessions(current_user)
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"), 303)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """«Зарегистрироваться», only where the operator opened it: phone + captcha, then the SMS code."""
+    if current_app.config["REGISTRATION"] != "open":
+        abort(404)
+    if request.args.get("again"):
+        session.pop("register_phone", None)
+    phone = session.get("register_phone")
+    if request.method == "POST" and request.form.get("step") == "phone" or not phone:
+        return _register_phone()
+    form = RegisterForm()
+    if form.validate_on_submit():
+        merchant = accounts.register(phone, form.code.data, form.password.data, form.name.data or "",
+                                         form.email.data)
+        if merchant is not None:
+            start_session(merchant)
+            return redirect(url_for("core.index"), 303)
+        form.code.errors.append(_("Код неверный или устарел. Запросите новый."))
+    return render_template("auth/register.html", form=form, phone=phone), 422 if form.errors else 200
+
+
+def _register_phone():
+    """Step one: the phone, behind the captcha and the limits recovery uses."""
+    form = PhoneCaptchaForm()
+    if form.validate_on_submit() and passes_captcha_and_limits(form, "register",
+                                                                _("Слишком много попыток. Попробуйте позже.")):
+        tasks.send(accounts.request_registration_code(form.phone.phone))
+        session["register_phone"] = form.phone.phone
+        flash(_("Мы отправили СМС на этот номер. Введите код из него."), "info")
+        return redirect(url_for("auth.register"), 303)
+    return render_template("auth/register_phone.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Change the password: the current one is required (not right after a temporary one)."""
+    form = PasswordForm()
+    if current_user.must_change_password:
+        del form.current
+    if form.validate_on_submit():
+        if "current" in form and accounts.authenticate(current_user.phone, form.current.data) is None:
+            form.current.errors.append(_("Текущий пароль введён неверно"))
+        else:
+            merchant = current_user._get_current_object()
+            tasks.send(accounts.set_password(merchant, form.password.data))
+            # The merchant itself, not the current_user proxy: login_user() stores what it
+            # gets as the request's user, and a proxy pointing at itself recursed forever.
+            start_session(merchant)
+            flash(_("Пароль изменён. Другие сеансы завершены."), "success")
+            return redirect(url_for("auth.password"), 303)
+    return render_template("auth/password.html", form=form), 422 if form.errors else 200
+
+
+@bp.before_app_request
+def insist_on_a_new_password():
+    """After logging in with a temporary password, the only page is the password change."""
+    if (current_user.is_authenticated and current_user.must_change_password
+            and request.endpoint not in ("auth.password", "auth.logout", "static")):
+        flash(_("Вы вошли по временному паролю: задайте свой пароль."), "info")
+        return redirect(url_for("auth.password"))
+    return None
+
+
+@bp.get("/captcha.png")
+def captcha_image():
+    """A fresh captcha; only its key goes into the session, never the answer."""
+    key, image = guards.new_captcha()
+    session["captcha"] = key
+    return Response(image, mimetype="image/png", headers={"Cache-Control": "no-store"})
+
+
+@bp.route("/recover", methods=["GET", "POST"])
+def recover():
+    """The same answer whether or not the phone is registered; SMS only past every check."""
+    form = PhoneCaptchaForm()
+    sent = False
+    if form.validate_on_submit() and passes_captcha_and_limits(
+            form, "recover", _("Слишком много попыток восстановления. Попробуйте позже.")):
+        tasks.send(accounts.request_temporary_password(form.phone.phone))
+        sent = True
+        form.captcha.data = ""
+    status = 422 if form.errors else 200
+    return render_template("auth/recover.html", form=form, sent=sent), status
+
+
+def passes_captcha_and_limits(form, purpose, too_many):
+    """The captcha (spent either way), then the SMS limits; a refusal is a message on its field."""
+    if not guards.captcha_solved(session.pop("captcha", None), form.captcha.data):
+        form.captcha.errors.append(_("Код с картинки введен неверно. Введите новый код."))
+        return False
+    if not guards.sms_allowed(purpose, form.phone.phone, client_address()):
+        form.phone.errors.append(too_many)
+        return False
+    return True

@@ -1,0 +1,105 @@
+"""The cabinet around the areas: the root redirect, tabs and words every page repeats,
+the health check, and the 503 for a database or queue out of reach."""
+import sqlite3
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from peewee import InterfaceError, InternalError, OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from ..domain.lifecycle import STATUS_LABELS
+from ..extensions import db, huey
+from ..htmx import is_htmx
+
+bp = Blueprint("core", __name__)
+
+# The manual's tabs (§4.2, §5.1, §7.1), in its order.
+TABS = (
+    ("issue.new", _l("Выставить счет")),
+    ("history.index", _l("История счетов")),
+    ("settings.index", _l("Настройки")),
+)
+STATUS_ICONS = {"issued": "✉", "paid": "✔", "transferred": "✔✔", "expired": "⌛", "cancelled": "✖"}
+
+
+@bp.app_context_processor
+def cabinet_words():
+    """The cabinet's tabs, and words every history row repeats, translated once per page."""
+    return {
+        "cabinet_tabs": TABS,
+        "status_icons": STATUS_ICONS,
+        "status_labels": {status: str(label) for status, label in STATUS_LABELS.items()},
+        "texts": {"remind": _("Напомнить"), "mark_paid": _("Оплачен другим способом"), "cancel": _("Отменить"),
+                  "confirm_paid": _("Отметить счет № %s оплаченным другим способом?"),
+                  "confirm_cancel": _("Отменить счет № %s?"), "invoice": _("Инвойс"),
+                  "other_way": _("другим способом")},
+    }
+
+
+@bp.get("/")
+def index():
+    """Logged-in merchants land on the issue form, everyone else on the login page."""
+    if current_user.is_authenticated:
+        return redirect(url_for("issue.new"))
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/healthz")
+def healthz():
+    """Report whether the database and the queue answer; 503 when either does not."""
+    checks = {"database": _check_database(), "queue": _check_queue()}
+    ok = all(value == "ok" for value in checks.values())
+    body = {"status": "ok" if ok else "error", **checks}
+    return jsonify(body), 200 if ok else 503
+
+
+def _check_database():
+    """Run a trivial query."""
+    try:
+        db.execute_sql("SELECT 1").fetchone()
+    except Exception as exc:  # any driver error means the database is down
+        return f"error: {exc.__class__.__name__}"
+    return "ok"
+
+
+def _check_queue():
+    """Ask the queue storage how many tasks wait."""
+    try:
+        huey.pending_count()
+    except Exception as exc:  # redis or sqlite errors alike mean the queue is down
+        return f"error: {exc.__class__.__name__}"
+    return "ok"
+
+
+# SQLSTATE of PostgreSQL's "cannot execute INSERT in a read-only transaction" (a hot
+# standby, or default_transaction_read_only during maintenance); psycopg2 raises it as an
+# InternalError, unlike SQLite's read-only OperationalError.
+READ_ONLY_SQL_TRANSACTION = "25006"
+
+
+@bp.app_errorhandler(InternalError)
+def database_internal_error(error):
+    """A read-only PostgreSQL is unavailable for writing, like a locked SQLite; the rest stays a 500."""
+    cause = getattr(error, "orig", None) or error.__context__  # the driver's own exception
+    if getattr(cause, "pgcode", None) == READ_ONLY_SQL_TRANSACTION:
+        return database_unavailable(error)
+    raise error
+
+
+@bp.app_errorhandler(OperationalError)
+@bp.app_errorhandler(InterfaceError)
+@bp.app_errorhandler(RedisConnectionError)  # the queue (RedisHuey) down or restarting
+@bp.app_errorhandler(RedisTimeoutError)
+@bp.app_errorhandler(sqlite3.OperationalError)  # the SqliteHuey queue file locked or unreadable
+def database_unavailable(error):
+    """The database or the queue is down, locked past its timeout or read-only: a clear
+    503, never a 500."""
+    current_app.logger.warning("service unavailable: %s: %s", error.__class__.__name__, error)
+    headers = {"Retry-After": "5"}
+    if is_htmx():
+        return _("Сервис временно недоступен. Повторите через несколько секунд."), 503, {
+            **headers, "Content-Type": "text/plain; charset=utf-8"}
+    return render_template("core/unavailable.html"), 503, headers

@@ -1,0 +1,140 @@
+"""The invoice («Инвойс», §5.2, §6): its page or dialog, and the actions of §6.1 and §6.3 —
+remind, paid other way, cancel, send to another address, repeat.
+
+Each action works as a plain form (a redirect with a message) and from htmx, where it
+answers with the changed row or dialog, and a toast.
+"""
+from flask import Blueprint, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import EmailField
+from wtforms.validators import InputRequired, Length
+
+from .. import htmx, tasks
+from ..delivery.messages import invoice_context
+from ..domain import lifecycle
+from ..forms import email_address
+from ..models import Delivery, InvoiceEvent
+from .access import get_invoice
+from .auth import safe_next
+
+bp = Blueprint("invoice", __name__, url_prefix="/invoices/<int:number>")
+
+DONE = {
+    "remind": _l("Напоминание по счету № %(n)s отправлено"),
+    "mark_paid": _l("Счет № %(n)s отмечен как оплаченный другим способом"),
+    "cancel": _l("Счет № %(n)s отменен"),
+    "send": _l("Счет № %(n)s отправлен на %(e)s"),
+}
+# Where an htmx action came from decides what comes back: the whole details, or one row.
+DETAILS = {"invoice-dialog": "invoice/_dialog.html", "invoice-page": "invoice/_page.html"}
+
+
+class SendForm(FlaskForm):
+    """«Отправить счет на почту» (§6.3.1)."""
+
+    email = EmailField(_l("Отправить счет на почту"), validators=[
+        InputRequired(_l("Укажите адрес эл. почты")), Length(max=254), email_address])
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """The invoice belongs to a logged-in merchant."""
+
+
+
+def details(invoice, send_form=None):
+    """Template context for one invoice: the document, its events, deliveries and forms."""
+    return {
+        **invoice_context(invoice),
+        "tz": current_user.timezone,
+        "events": list(invoice.events.order_by(InvoiceEvent.at, InvoiceEvent.id)),
+        "deliveries": list(invoice.deliveries.order_by(Delivery.id)),
+        "send_form": send_form or SendForm(formdata=None),
+    }
+
+
+@bp.get("")
+def show(number):
+    """The invoice («Инвойс»): a dialog over the history, or a page of its own."""
+    return htmx.page_or_fragment("invoice/show.html", "invoice/_dialog.html", "dialog-slot",
+                                 **details(get_invoice(number)))
+
+
+@bp.get("/deliveries")
+def deliveries_table(number):
+    """The deliveries table alone: it polls itself while anything is still on its way."""
+    invoice = get_invoice(number)
+    return render_template("invoice/_deliveries.html", invoice=invoice, tz=current_user.timezone,
+                           deliveries=list(invoice.deliveries.order_by(Delivery.id)))
+
+
+def respond(invoice, message, status=200, level="info"):
+    """The answer to an action: the row or details for htmx, a redirect otherwise."""
+    target = htmx.target()
+    if target:
+        fresh = get_invoice(invoice.number)
+        if target in DETAILS:
+            page = render_template(DETAILS[target], oob_row=target == "invoice-dialog", **details(fresh))
+        else:
+            page = render_template("history/_rows.html", invoices=[fresh], tz=current_user.timezone)
+        return page, status, htmx.toast(message, level)
+    flash(message, "error" if level == "error" else "success")
+    return htmx.redirect(safe_next(request.form.get("next")) or url_for("invoice.show", number=invoice.number))
+
+
+def act(name, invoice, action, **values):
+    """Run a transition and queue what it wrote; a refusal is a message and changes nothing."""
+    try:
+        tasks.send(action(invoice) or [])
+    except lifecycle.TransitionRefused as exc:
+        return respond(invoice, str(exc), 409, "error")
+    return respond(invoice, str(DONE[name]) % {"n": invoice.number, **values})
+
+
+@bp.post("/remind")
+def remind(number):
+    """«Напомнить»."""
+    return act("remind", get_invoice(number), lifecycle.remind)
+
+
+@bp.post("/mark-paid")
+def mark_paid(number):
+    """«Оплачен другим способом»."""
+    return act("mark_paid", get_invoice(number), lifecycle.mark_paid_other_way)
+
+
+@bp.post("/cancel")
+def cancel(number):
+    """«Отменить»: asks for confirmation first unless the request confirms."""
+    invoice = get_invoice(number)
+    if request.form.get("confirm") != "1":
+        return render_template("invoice/confirm_cancel.html", invoice=invoice,
+                               next=safe_next(request.form.get("next")))
+    return act("cancel", invoice, lifecycle.cancel)
+
+
+@bp.post("/send")
+def send(number):
+    """«Отправить» (§6.3.1) to another e-mail address."""
+    invoice = get_invoice(number)
+    form = SendForm()
+    if not form.validate():
+        template = DETAILS.get(htmx.target(), "invoice/show.html")
+        return render_template(template, **details(invoice, form)), 422
+    return act("send", invoice, lambda invoice: lifecycle.send_to(invoice, form.email.data), e=form.email.data)
+
+
+@bp.post("/repeat")
+def repeat(number):
+    """«Повторить инвойс» (§6.3.2): issue the same again and show the new invoice."""
+    new, rows = lifecycle.repeat(get_invoice(number), current_user)
+    tasks.send(rows)
+    message = _("Выставлен счет № %(new)s, повтор счета № %(old)s", new=new.number, old=number)
+    if htmx.wants_fragment("invoice-dialog"):
+        return render_template(DETAILS["invoice-dialog"], new_row=True, **details(new)), 200, htmx.toast(message)
+    flash(message, "success")
+    return htmx.redirect(url_for("invoice.show", number=new.number))

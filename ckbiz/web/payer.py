@@ -1,0 +1,125 @@
+"""The payer's side (§4.8, §2.4): the public invoice page behind the unguessable link, the
+payment QR, the card payment's start, and the demo gateway's test-mode card form."""
+import re
+
+from flask import Blueprint, Response, abort, redirect, render_template, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import StringField, ValidationError
+from wtforms.validators import InputRequired, Length, Regexp
+
+from .. import tasks
+from ..database import utcnow
+from ..delivery.messages import invoice_context
+from ..domain import cards, qr
+from ..domain.lifecycle import payable
+from ..gateways import demo
+from ..models import Invoice, InvoiceEvent, Merchant, Payment
+
+bp = Blueprint("payer", __name__)
+TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+SUBMITTED = "demo_payments_submitted"
+
+NO_INDEX = {"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer",
+            "Cache-Control": "no-store"}
+
+
+def get_invoice_by_token(token):
+    """The invoice behind a payer link; 404 for an unknown or malformed token."""
+    if not TOKEN.fullmatch(token or ""):
+        abort(404)
+    # The merchant's zone comes along: the page shows times in it (one query, not two).
+    invoice = (Invoice.select(Invoice, Merchant).join(Merchant)
+               .where(Invoice.token == token).get_or_none())
+    if invoice is None:
+        abort(404)
+    return invoice
+
+
+def payer_page(invoice, status=200):
+    """The invoice as the payer sees it, with the pay button while it can be paid."""
+    return (render_template("payer/show.html", payable=payable(invoice), **invoice_context(invoice)),
+            status, NO_INDEX)
+
+
+@bp.get("/i/<token>")
+def show(token):
+    """The invoice as the payer sees it; the first view is recorded for the merchant."""
+    invoice = get_invoice_by_token(token)
+    merchant_looking = current_user.is_authenticated and current_user.id == invoice.merchant_id
+    if invoice.viewed_at is None and not merchant_looking:
+        now = utcnow()
+        first = (Invoice.update(viewed_at=now)
+                 .where(Invoice.id == invoice.id, Invoice.viewed_at.is_null()).execute())
+        if first:
+            InvoiceEvent.create(invoice=invoice, kind="viewed", at=now)
+    return payer_page(invoice)
+
+
+@bp.post("/i/<token>/pay")
+def pay(token):
+    """«Оплатить банковской картой»: start a payment and go to the gateway's card form."""
+    invoice = get_invoice_by_token(token)
+    try:
+        _, url = cards.start(invoice)
+    except cards.PaymentRefused:
+        return payer_page(invoice, 409)
+    return redirect(url, 303)
+
+
+@bp.get("/i/<token>/qr.png")
+def qr_png(token):
+    """The GOST R 56042-2014 payment QR for a bank transfer of the invoice amount."""
+    invoice = get_invoice_by_token(token)
+    if not payable(invoice):
+        abort(404)
+    image = qr.png(qr.for_invoice(invoice))
+    return Response(image, mimetype="image/png", headers={**NO_INDEX, "Cache-Control": "private, max-age=300"})
+
+
+class CardForm(FlaskForm):
+    number = StringField(_l("Номер карты"), validators=[InputRequired(_l("Введите номер карты"))])
+    expiry = StringField(_l("Срок действия (ММ/ГГ)"), validators=[InputRequired(_l("Введите срок действия"))])
+    cvc = StringField(_l("CVC"), validators=[Regexp(r"^\d{3,4}$", message=_l("3 или 4 цифры с обратной стороны карты"))])
+    holder = StringField(_l("Имя владельца"), validators=[InputRequired(_l("Введите имя, как на карте")), Length(max=60)])
+
+    def validate_number(self, field):
+        if not demo.luhn_ok(self.digits):
+            raise ValidationError(_l("Номер карты введен с ошибкой"))
+
+    def validate_expiry(self, field):
+        if not demo.expiry_ok(field.data or ""):
+            raise ValidationError(_l("Срок действия карты истек или указан неверно"))
+
+    @property
+    def digits(self):
+        """The card number without spaces and dashes."""
+        return "".join(ch for ch in (self.number.data or "") if ch not in " -")
+
+
+def get_demo_payment(provider_payment_id):
+    """The demo payment and its invoice; 404 for an unknown id."""
+    payment = Payment.get_or_none(Payment.gateway == demo.DemoGateway.name,
+                                  Payment.provider_payment_id == provider_payment_id)
+    if payment is None:
+        abort(404)
+    return payment, Invoice.get_by_id(payment.invoice_id)
+
+
+@bp.route("/pay/demo/<payment>", methods=["GET", "POST"])
+def demo_card(payment):
+    """The demo gateway's card form, then the result page that refreshes until it has answered."""
+    payment, invoice = get_demo_payment(payment)
+    submitted = payment.provider_payment_id in session.get(SUBMITTED, [])
+    form = CardForm()
+    if payment.status == "pending" and not submitted and form.validate_on_submit():
+        approved = form.digits != demo.DECLINED_CARD
+        # Queued first: should the queue be down (a 503), the payer may submit again
+        # instead of waiting on "the bank" for an answer that was never asked for.
+        tasks.notify_demo_payment(payment.provider_payment_id, "succeeded" if approved else "failed")
+        session[SUBMITTED] = [*session.get(SUBMITTED, [])[-9:], payment.provider_payment_id]
+        return redirect(url_for("payer.demo_card", payment=payment.provider_payment_id), 303)
+    status = 422 if form.errors else 200
+    return render_template("payer/demo_card.html", form=form, payment=payment, invoice=invoice,
+                           submitted=submitted or payment.status != "pending"), status
