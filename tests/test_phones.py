@@ -1,7 +1,6 @@
 """Phone normalisation: every common spelling of a Russian mobile is 9XXXXXXXXX."""
 import pytest
 
-from ckbiz import formatting
 from ckbiz.domain import contacts
 
 
@@ -18,5 +17,3 @@ def test_non_russian_mobiles_are_refused(raw):
         contacts.normalise_phone(raw)
 
 
-def test_display():
-    assert formatting.phone("9026376577") == "+7 902 637-65-77"

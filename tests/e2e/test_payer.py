@@ -83,8 +83,11 @@ def test_a_mistyped_card_number_is_pointed_out(page, live, payer_phone_page):
 
 def test_expired_invoice_cannot_be_paid(page, live, payer_phone_page):
     number, _, link = mailed_link(page, live)
-    live.sql("UPDATE invoice SET expires_at = '2000-01-01 00:00:00' WHERE token = ?", link.rsplit("/", 1)[1])
-    assert live.job("expire").strip() == "expire: 1"
+    token = link.rsplit("/", 1)[1]
+    live.sql("UPDATE invoice SET expires_at = '2000-01-01 00:00:00' WHERE token = ?", token)
+    # The live worker's own expiry job may get there first: either way the invoice is expired.
+    live.job("expire")
+    assert live.sql("SELECT status FROM invoice WHERE token = ?", token) == [("expired",)]
     phone = payer_phone_page
     phone.goto(link)
     expect(phone.locator(".flash-error")).to_contain_text("Срок оплаты счета истек")
