@@ -485,7 +485,8 @@ def submit_card(browser, form_path, card, how, stats, deadline, confirm_timeout)
 def replay_callback(browser, form_path, token, page):
     """A gateway that repeats itself: a new event for a settled payment, the same event twice, a forgery."""
     total = re.search(r"Сумма списания: <strong>([^<]+)</strong>", page).group(1)
-    rubles, kop = re.search(r"(\d[\d\u202f ]*)\.(\d{2})", total).groups()
+    # «1 522,50 ₽»: groups of thousands split by no-break spaces, a decimal comma.
+    rubles, kop = re.search(r"(\d[\d\s]*),(\d{2})", total).groups()
     amount_kop = int(re.sub(r"\D", "", rubles)) * 100 + int(kop)
     body = json.dumps({"event_id": "evt_replay_" + secrets.token_urlsafe(9),
                        "payment_id": form_path.rsplit("/", 1)[1], "invoice_token": token,
