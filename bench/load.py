@@ -24,6 +24,12 @@ drained, and checks: zero 5xx, zero "database is locked" in any log, each e-mail
 and SMS sent exactly once, each paid invoice has exactly one successful payment of
 amount + commission, the sums agree to the kopeck. Prints Markdown tables of the
 latencies and the checks; exits 1 when any check fails or the deadline passes.
+
+Each merchant numbers its own invoices 1, 2, 3 …, so an invoice is known here by
+(merchant, number), the merchant by its index (its phone is 9000000000 + index). Every
+e-mail names its merchant by its one recipient: a payer's payer{index}.{k}@example.com
+or the merchant's shop{index}@example.com; an SMS by the payer link in it, which the
+invoice e-mail carries too. The database's rows are matched through invoice.id.
 """
 import argparse
 import email
@@ -45,7 +51,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, namedtuple
 from datetime import datetime
 from email import policy
 
@@ -58,6 +64,7 @@ PAYMENT_SECRET = "live-payment-secret"  # what live.environment() gives every pr
 # Our own database and Redis db: the test suite drops the schema of `test` and flushes db 15.
 PG_URL = "postgresql://postgres@127.0.0.1:5432/ckbiz_load"
 REDIS_URL = "redis://127.0.0.1:6379/11"
+FIRST_PHONE = 9000000000  # `demo --merchants N` gives merchant i the phone 9000000000 + i
 GOOD_CARD, DECLINED_CARD = "4242 4242 4242 4242", "4000 0000 0000 0002"
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 REQUEST_TIMEOUT = 60
@@ -214,6 +221,22 @@ def twice(fn):
 
 # ---------------------------------------------------------------- mail
 
+# One received e-mail: key is (merchant index, invoice number), token the payer link's (invoice e-mails).
+Message = namedtuple("Message", "kind key message_id recipients token")
+RECIPIENT = re.compile(r"payer(\d+)\.\d+@example\.com|shop(\d+)@example\.com")
+
+
+def merchant_of(recipients):
+    """The index of the merchant an e-mail is about, from its one recipient; None for any other."""
+    match = RECIPIENT.fullmatch(recipients[0]) if len(recipients) == 1 else None
+    return int(match.group(1) or match.group(2)) if match else None
+
+
+def invoice_name(key):
+    """An invoice's (merchant index, number) as the report shows it: «3/№ 2»."""
+    merchant, number = key
+    return f"{merchant}/№ {number}"
+
 
 class Recorder:
     """The aiosmtpd handler, in a process of its own: one JSON line per message on stdout."""
@@ -246,7 +269,7 @@ class Mailbox:
     """Every message the SMTP server process received; invoice e-mails feed the payers' queue."""
 
     def __init__(self, stats, issued_at):
-        self.messages = []  # (kind, number, message-id, recipients)
+        self.messages = []  # Message, in the order they came
         self.links = queue.Queue()
         self.stats, self.issued_at = stats, issued_at
         self.port = free_port()
@@ -260,13 +283,15 @@ class Mailbox:
     def _read(self):
         for line in self.process.stdout:
             got = json.loads(line)
-            kind, number = got["kind"], got["number"]
-            self.messages.append((kind, number, got["message_id"], tuple(got["rcpt"])))
-            if kind == "invoice" and number is not None:
-                if number in self.issued_at:
+            recipients = tuple(got["rcpt"])
+            message = Message(got["kind"], (merchant_of(recipients), got["number"]), got["message_id"],
+                              recipients, got["token"])
+            self.messages.append(message)
+            if message.kind == "invoice" and None not in message.key:
+                if message.key in self.issued_at:
                     self.stats.timing("e-mail arrives (issue → SMTP)",
-                                      (time.monotonic() - self.issued_at[number]) * 1000)
-                self.links.put((number, got["token"]))
+                                      (time.monotonic() - self.issued_at[message.key]) * 1000)
+                self.links.put((message.key, message.token))
 
     def stop(self):
         self.process.stdin.close()
@@ -279,7 +304,7 @@ class Mailbox:
 
 def merchant_user(index, args, ports, stats, deadline, issued, issued_at, lock):
     """Log in, then issue invoices one after another, like a person at the form."""
-    phone = str(9000000000 + index)
+    phone = str(FIRST_PHONE + index)
     browser = Browser(ports, stats, deadline)
     rng = random.Random(index)
     try:
@@ -299,10 +324,10 @@ def merchant_user(index, args, ports, stats, deadline, issued, issued_at, lock):
                 "req-fio": "Иванов Иван", "req-address": "ул. Ленина, 1", "validity_hours": "24",
                 "amount": amount, "comment": f"load {index}.{k}"}, expect=(303,))
             path = location(headers)
-            number = int(path.rsplit("/", 1)[1])
+            key = (index, int(path.rsplit("/", 1)[1]))
             with lock:
-                issued[number] = (index, kopecks)
-                issued_at[number] = time.monotonic()
+                issued[key] = kopecks
+                issued_at[key] = time.monotonic()
             browser.request("invoice page", "GET", path)
         browser.request("history", "GET", "/invoices")
     except Failed as exc:
@@ -311,9 +336,14 @@ def merchant_user(index, args, ports, stats, deadline, issued, issued_at, lock):
         stats.failure(f"merchant: {exc!r}")
 
 
-def behaviour(number):
-    """What this payer does with this invoice, fixed by the invoice number."""
-    rng = random.Random(number * 7919)
+def behaviour(key, per_merchant):
+    """What this payer does with this invoice, fixed by the invoice's (merchant, number).
+
+    Seeded by the invoice's place in the run, 1 … merchants × per_merchant: the mix the
+    runs had when numbers were global (the short run's 30 invoices try every behaviour).
+    """
+    merchant, number = key
+    rng = random.Random((merchant * per_merchant + number) * 7919)
     how = {"open_only": rng.random() < 0.08, "decline_first": rng.random() < 0.08,
            "double_pay": rng.random() < 0.10, "double_submit": rng.random() < 0.10,
            "replay": rng.random() < 0.15, "shared": rng.random() < 0.05}
@@ -322,7 +352,7 @@ def behaviour(number):
     return how
 
 
-def payer_user(links, ports, stats, deadline, outcome, lock, confirm_timeout):
+def payer_user(links, ports, stats, deadline, outcome, lock, confirm_timeout, per_merchant):
     """Take links as they arrive by e-mail and pay them, until the sentinel."""
     while True:
         if deadline.passed():
@@ -333,13 +363,13 @@ def payer_user(links, ports, stats, deadline, outcome, lock, confirm_timeout):
             continue
         if item is None:
             return
-        number, token = item
+        key, token = item
         if token is None:
             stats.failure("payer: invoice e-mail without a link")
             continue
         browser = Browser(ports, stats, deadline)
         try:
-            result = pay_one(browser, number, token, stats, deadline, confirm_timeout)
+            result = pay_one(browser, behaviour(key, per_merchant), token, stats, deadline, confirm_timeout)
         except Failed as exc:
             stats.failure(f"payer: {exc}")
             result = "failed"
@@ -347,16 +377,15 @@ def payer_user(links, ports, stats, deadline, outcome, lock, confirm_timeout):
             stats.failure(f"payer: {exc!r}")
             result = "failed"
         with lock:
-            outcome[number] = result
+            outcome[key] = result
 
 
-def pay_one(browser, number, token, stats, deadline, confirm_timeout):
-    """One payer (two for a shared link) and one invoice, as a browser does it.
+def pay_one(browser, how, token, stats, deadline, confirm_timeout):
+    """One payer (two for a shared link) and one invoice, as a browser does it, as behaviour() says.
 
     Returns "paid", "shared" (paid twice at once: one payment must be flagged for a refund)
     or "opened".
     """
-    how = behaviour(number)
     link = f"/i/{token}"
     _, _, html = browser.request("payer page", "GET", link)
     if "Оплатить банковской картой" not in html:
@@ -456,7 +485,8 @@ def submit_card(browser, form_path, card, how, stats, deadline, confirm_timeout)
 def replay_callback(browser, form_path, token, page):
     """A gateway that repeats itself: a new event for a settled payment, the same event twice, a forgery."""
     total = re.search(r"Сумма списания: <strong>([^<]+)</strong>", page).group(1)
-    rubles, kop = re.search(r"(\d[\d\u202f ]*)\.(\d{2})", total).groups()
+    # «1 522,50 ₽»: groups of thousands split by no-break spaces, a decimal comma.
+    rubles, kop = re.search(r"(\d[\d\s]*),(\d{2})", total).groups()
     amount_kop = int(re.sub(r"\D", "", rubles)) * 100 + int(kop)
     body = json.dumps({"event_id": "evt_replay_" + secrets.token_urlsafe(9),
                        "payment_id": form_path.rsplit("/", 1)[1], "invoice_token": token,
@@ -583,7 +613,9 @@ def run(backend, args):
     try:
         flask(env, "init-db", timeout=120)
         flask(env, "demo", "--password", PASSWORD, "--merchants", str(args.merchants), timeout=300)
-        write_sql(database_url, "UPDATE merchant SET email = 'shop' || id || '@example.com'")
+        # The merchant's notices then name it: shop{index}@example.com (see merchant_of).
+        write_sql(database_url, "UPDATE merchant SET email = "
+                  f"'shop' || (CAST(phone AS BIGINT) - {FIRST_PHONE}) || '@example.com'")
         setup_s = time.monotonic() - started
         for i, port in enumerate(ports):
             logs.append(os.path.join(folder, f"web{i}.log"))
@@ -603,7 +635,7 @@ def run(backend, args):
                      for i in range(args.merchants)]
         payers = [threading.Thread(target=payer_user, daemon=True,
                                    args=(mailbox.links, ports, stats, deadline, outcome, lock,
-                                         args.confirm_timeout))
+                                         args.confirm_timeout, args.invoices_per_merchant))
                   for _ in range(args.payers)]
         for t in merchants + payers:
             t.start()
@@ -621,7 +653,7 @@ def run(backend, args):
         wait(lambda: not any(t.is_alive() for t in merchants))
         merchants_s = time.monotonic() - load_started
         # Every issued invoice's e-mail reaches a payer; then the payers may go home.
-        wait(lambda: sum(1 for m in list(mailbox.messages) if m[0] == "invoice") >= len(issued))
+        wait(lambda: sum(1 for m in list(mailbox.messages) if m.kind == "invoice") >= len(issued))
         for _ in payers:
             mailbox.links.put(None)
         wait(lambda: not any(t.is_alive() for t in payers))
@@ -629,8 +661,8 @@ def run(backend, args):
         timed_out = any(t.is_alive() for t in merchants + payers)
 
         reader = Reader(database_url)
-        paid = {n for n, r in outcome.items() if r in ("paid", "shared")}
-        shared = {n for n, r in outcome.items() if r == "shared"}
+        paid = {k for k, r in outcome.items() if r in ("paid", "shared")}
+        shared = {k for k, r in outcome.items() if r == "shared"}
         expected_mail = len(issued) + 2 * len(paid) + len(shared)
         sms_path = os.path.join(folder, "sms.log")
 
@@ -659,6 +691,12 @@ def run(backend, args):
         wanted = args.merchants * args.invoices_per_merchant
         check("every merchant issued every invoice", len(issued) == wanted and not any(
             k.startswith("merchant") for k in stats.flow_failures), f"{len(issued)} of {wanted}")
+        numbers = defaultdict(list)
+        for merchant, number in issued:
+            numbers[merchant].append(number)
+        check("each merchant numbered its invoices 1, 2, 3 …", all(
+            sorted(got) == list(range(1, len(got) + 1)) for got in numbers.values()),
+            f"{len(numbers)} merchants, numbers up to {max((max(got) for got in numbers.values()), default=0)}")
         check("every payer flow completed", not stats.flow_failures and len(outcome) == len(issued),
               f"{len(outcome)} invoices handled, {len(paid)} paid; failures: {dict(stats.flow_failures) or 0}")
         total_requests = sum(len(v) for k, v in stats.ms.items() if "→" not in k)
@@ -677,25 +715,32 @@ def run(backend, args):
               f"{dict(+tracebacks) or 0}")
 
         mail = list(mailbox.messages)
-        per = Counter((kind, number) for kind, number, _, _ in mail)
-        ids = Counter(mid for _, _, mid, _ in mail)
-        want = Counter({("invoice", n): 1 for n in issued})
-        for n in paid:
-            want[("paid_notice", n)] = 1
-            want[("payment_received", n)] = 1
-        for n in shared:
-            want[("refund_notice", n)] = 1
-        wrong = {f"{k[0]} {k[1]}": per[k] for k in set(per) | set(want) if per[k] != want[k]}
+        per = Counter((m.kind, m.key) for m in mail)
+        ids = Counter(m.message_id for m in mail)
+        want = Counter({("invoice", k): 1 for k in issued})
+        for k in paid:
+            want[("paid_notice", k)] = 1
+            want[("payment_received", k)] = 1
+        for k in shared:
+            want[("refund_notice", k)] = 1
+        wrong = {f"{kind} {invoice_name(key)}": per[kind, key] for kind, key in set(per) | set(want)
+                 if per[kind, key] != want[kind, key]}
         check("every e-mail sent exactly once", not wrong and all(v == 1 for v in ids.values()),
               f"{len(mail)} messages, {len(ids)} Message-IDs, expected {sum(want.values())}"
               + (f"; wrong: {dict(list(wrong.items())[:8])}" if wrong else ""))
+        # An SMS names its invoice by the payer link, known from the invoice e-mail that
+        # carried it; the number in its text must be that invoice's too.
+        by_link = {m.token: m.key for m in mail if m.kind == "invoice" and m.token}
         sms = Counter()
         if os.path.exists(sms_path):
             with open(sms_path, encoding="utf-8") as fh:
                 for line in fh:
                     found = re.search(r"№\s*(\d+)", line)
-                    sms[int(found.group(1)) if found else None] += 1
-        check("every SMS sent exactly once", sms == Counter({n: 1 for n in issued}),
+                    link = re.search(r"/i/([A-Za-z0-9_-]{16,64})", line)
+                    key = by_link.get(link.group(1)) if link else None
+                    number = int(found.group(1)) if found else None
+                    sms[key if key and key[1] == number else (None, number)] += 1
+        check("every SMS sent exactly once", sms == Counter({k: 1 for k in issued}),
               f"{sum(sms.values())} SMS for {len(issued)} invoices")
         states = Counter(dict(reader.rows("SELECT state, COUNT(*) FROM delivery GROUP BY state")))
         check("outbox drained: every delivery row sent", set(states) <= {"sent"} and
@@ -707,38 +752,46 @@ def run(backend, args):
             created, sent = (v if isinstance(v, datetime) else datetime.fromisoformat(v) for v in (created, sent))
             label = "invoice" if kind == "invoice" else "notice"
             stats.timing(f"outbox row → sent ({label}; database clock)", (sent - created).total_seconds() * 1000)
-        invoices = {n: (status, amount, commission) for n, status, amount, commission in reader.rows(
-            "SELECT number, status, amount_kop, commission_kop FROM invoice")}
+        # Payments and events refer to invoice.id: read each invoice's (merchant index, number) once.
+        index = {merchant_id: int(phone) - FIRST_PHONE for merchant_id, phone in reader.rows(
+            "SELECT id, phone FROM merchant")}
+        key_of, invoices = {}, {}
+        for invoice_id, merchant_id, number, status, amount, commission in reader.rows(
+                "SELECT id, merchant_id, number, status, amount_kop, commission_kop FROM invoice"):
+            key_of[invoice_id] = (index[merchant_id], number)
+            invoices[key_of[invoice_id]] = (status, amount, commission)
         check("every amount stored exactly as typed", all(
-            invoices.get(n, (None, None))[1] == kop for n, (_, kop) in issued.items()) and len(invoices) == len(issued),
+            invoices.get(k, (None, None))[1] == kop for k, kop in issued.items()) and len(invoices) == len(issued),
             f"{len(invoices)} invoices in the database")
         final = "transferred" if args.settle else None
-        db_paid = {n for n, (status, _, _) in invoices.items() if status in ("paid", "transferred")}
+        db_paid = {k for k, (status, _, _) in invoices.items() if status in ("paid", "transferred")}
         check("paid in the database = paid by the payers", db_paid == paid and (
-            final is None or all(invoices[n][0] == final for n in paid)),
+            final is None or all(invoices[k][0] == final for k in paid)),
             f"{len(db_paid)} paid ({Counter(s for s, _, _ in invoices.values())})")
-        payments = reader.rows("SELECT invoice_id, amount_kop, attention FROM payment WHERE status = 'succeeded'")
-        succeeded = Counter(n for n, _, _ in payments)
+        payments = [(key_of.get(invoice_id), amount, note) for invoice_id, amount, note in reader.rows(
+            "SELECT invoice_id, amount_kop, attention FROM payment WHERE status = 'succeeded'")]
+        succeeded = Counter(k for k, _, _ in payments)
         check("every payment recorded once (twice for a link paid by two people at once)",
-              all(succeeded[n] == (2 if n in shared else 1) for n in paid) and set(succeeded) == paid,
+              all(succeeded[k] == (2 if k in shared else 1) for k in paid) and set(succeeded) == paid,
               f"{sum(succeeded.values())} successful payments for {len(paid)} paid invoices, "
               f"{len(shared)} of them paid by two payers at once")
-        flagged = Counter(n for n, _, note in payments if note)
+        flagged = Counter(k for k, _, note in payments if note)
         refunds = all(note.startswith("refund:") for _, _, note in payments if note)
         flagged_in_all = reader.rows("SELECT COUNT(*) FROM payment WHERE attention <> ''")[0][0]
         check("exactly the second payment of a shared link flagged for a refund",
-              flagged == Counter({n: 1 for n in shared}) and refunds and flagged_in_all == len(shared),
+              flagged == Counter({k: 1 for k in shared}) and refunds and flagged_in_all == len(shared),
               f"{flagged_in_all} flagged for {len(shared)} shared links; all refunds: {refunds}")
         kept = sum(amount for _, amount, note in payments if not note)
         to_refund = sum(amount for _, amount, note in payments if note)
-        owed = sum(invoices[n][1] + invoices[n][2] for n in paid)
-        typed = sum(issued[n][1] for n in paid)
+        owed = sum(invoices[k][1] + invoices[k][2] for k in paid)
+        typed = sum(issued[k] for k in paid)
         check("sum of payments = sum of amount + commission, to the kopeck",
-              kept == owed and typed == sum(invoices[n][1] for n in paid)
-              and to_refund == sum(invoices[n][1] + invoices[n][2] for n in shared),
+              kept == owed and typed == sum(invoices[k][1] for k in paid)
+              and to_refund == sum(invoices[k][1] + invoices[k][2] for k in shared),
               f"{kept} = {owed} kopecks kept, {to_refund} to refund")
-        viewed = Counter(n for (n,) in reader.rows("SELECT invoice_id FROM invoice_event WHERE kind = 'viewed'"))
-        check("first view recorded once per invoice", viewed == Counter({n: 1 for n in outcome}),
+        viewed = Counter(key_of.get(invoice_id) for (invoice_id,) in reader.rows(
+            "SELECT invoice_id FROM invoice_event WHERE kind = 'viewed'"))
+        check("first view recorded once per invoice", viewed == Counter({k: 1 for k in outcome}),
               f"{sum(viewed.values())} for {len(outcome)} opened")
     except BaseException:
         print(f"{backend}: the run broke off; logs and database kept in {folder}", file=sys.stderr)
