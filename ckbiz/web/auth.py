@@ -134,7 +134,7 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         merchant = accounts.register(phone, form.code.data, form.password.data, form.name.data or "",
-                                         form.email.data)
+                                     form.email.data)
         if merchant is not None:
             start_session(merchant)
             return redirect(url_for("core.index"), 303)
