@@ -7,10 +7,10 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import database, demo, tasks, worker
-from .domain import accounts, catalog
+from .domain import accounts, catalog, roles
 from .domain.contacts import PhoneError, normalise_phone
 from .extensions import db, huey
-from .models import Merchant
+from .models import Merchant, User
 
 
 def init_app(app):
@@ -28,12 +28,12 @@ def _phone(raw):
         raise click.BadParameter(f"{raw!r}: {exc}") from exc
 
 
-def _merchant(raw):
-    """The merchant with this phone, or a one-line error."""
-    merchant = Merchant.get_or_none(Merchant.phone == _phone(raw))
-    if merchant is None:
-        raise click.ClickException(f"no merchant with phone {raw}")
-    return merchant
+def _user(raw):
+    """The user with this phone (and their merchant), or a one-line error."""
+    user = accounts.user_by_phone(_phone(raw))
+    if user is None:
+        raise click.ClickException(f"no user with phone {raw}")
+    return user
 
 
 def _read_password():
@@ -68,7 +68,7 @@ def init_db():
 @click.option("--name", default="")
 @click.option("--email", default=None)
 def create_merchant(phone, password, name, email):
-    """Create a merchant who can log in with phone and password."""
+    """Create a merchant and its owner, who logs in with phone and password."""
     phone = _phone(phone)
     password = password if password is not None else _read_password()
     _check_password(password)
@@ -83,27 +83,28 @@ def create_merchant(phone, password, name, email):
 @click.command("merchants")
 @with_appcontext
 def merchants():
-    """List merchants: phone, state, name, services, invoices."""
+    """List merchants: the first owner's phone, state, name, users, services, invoices."""
     with db.connection_context():
         for m in Merchant.select().order_by(Merchant.id):
             state = "active" if m.active else "disabled"
-            click.echo(f"{m.phone}\t{state}\t{m.name}\t{m.services.count()} services\t"
-                       f"{m.invoices.count()} invoices")
+            owner = User.of(m).where(User.role == roles.OWNER).first()
+            click.echo(f"{owner.phone if owner else '-'}\t{state}\t{m.name}\t{m.users.count()} users\t"
+                       f"{m.services.count()} services\t{m.invoices.count()} invoices")
 
 
 def _set_active(phone, active):
-    """Enable or disable one merchant."""
+    """Enable or disable the merchant of the user with this phone."""
     with db.connection_context():
-        merchant = _merchant(phone)
-        accounts.set_active(merchant, active)
-    click.echo(f"{merchant.phone} {'enabled' if active else 'disabled'}")
+        user = _user(phone)
+        accounts.set_active(user.merchant, active)
+    click.echo(f"merchant of {user.phone} {'enabled' if active else 'disabled'}")
 
 
 @click.command("disable-merchant")
 @with_appcontext
 @click.argument("phone")
 def disable_merchant(phone):
-    """Stop a merchant from logging in and end its sessions."""
+    """Stop the merchant of this user's phone from logging in and end its users' sessions."""
     _set_active(phone, False)
 
 
@@ -111,7 +112,7 @@ def disable_merchant(phone):
 @with_appcontext
 @click.argument("phone")
 def enable_merchant(phone):
-    """Let a disabled merchant log in again."""
+    """Let the users of a disabled merchant log in again."""
     _set_active(phone, True)
 
 
@@ -120,29 +121,29 @@ def enable_merchant(phone):
 @click.argument("phone")
 @click.option("--password", help="omit to be asked (or to read one line of stdin)")
 def reset_password(phone, password):
-    """Set a new password for a merchant and end its sessions."""
+    """Set a new password for a user and end their sessions."""
     with db.connection_context():
-        merchant = _merchant(phone)
+        user = _user(phone)
         password = password if password is not None else _read_password()
         _check_password(password)
-        rows = accounts.set_password(merchant, password)
+        rows = accounts.set_password(user, password)
     tasks.send(rows)
-    click.echo(f"password of {merchant.phone} changed")
+    click.echo(f"password of {user.phone} changed")
 
 
 @click.command("add-service")
 @with_appcontext
-@click.option("--merchant", "phone", required=True, help="the merchant's phone")
+@click.option("--merchant", "phone", required=True, help="the phone of one of the merchant's users")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def add_service(phone, file):
     """Add a service (organisation, title, requisite fields) from a JSON or YAML file."""
     with db.connection_context():
-        merchant = _merchant(phone)
+        user = _user(phone)
         try:
-            service = catalog.add_service(merchant, catalog.read_spec(file))
+            service = catalog.add_service(user.merchant, catalog.read_spec(file))
         except catalog.SpecError as exc:
             raise click.ClickException(str(exc)) from exc
-    click.echo(f"added service {service.id} «{service.display_name}» for {merchant.phone}")
+    click.echo(f"added service {service.id} «{service.display_name}» for the merchant of {user.phone}")
 
 
 @click.command("demo")
@@ -160,9 +161,9 @@ def demo_command(phone, password, email, count, invoices):
     with db.connection_context():
         merchant, made_up = demo.ensure_merchant(str(first), password, email)
         if made_up:
-            click.echo(f"demo merchant: phone {merchant.phone}, password {made_up}")
+            click.echo(f"demo merchant: phone {first}, password {made_up}")
         else:
-            click.echo(f"demo merchant: phone {merchant.phone} (password unchanged)")
+            click.echo(f"demo merchant: phone {first} (password unchanged)")
         extra = [demo.ensure_merchant(str(first + i), password or None,
                                       name=f"Демо-магазин {i + 1}")[0] for i in range(1, count)]
         added = demo.ensure_invoices([merchant, *extra], invoices) if invoices else 0

@@ -2,6 +2,7 @@
 import json
 import os
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 
 # Settings that must stay strings even when their value looks like JSON
@@ -63,7 +64,10 @@ def defaults(instance_path):
         # A page left open for hours must still submit: the token lives as long
         # as the session does.
         "WTF_CSRF_TIME_LIMIT": None,
-        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        # A session ends after this long unused, or this long after login (domain.sessions);
+        # the cookie lives as long as the longest session can.
+        "SESSION_IDLE_MINUTES": 720,
+        "SESSION_MAX_DAYS": 30,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,
         "BABEL_DEFAULT_LOCALE": "ru",
@@ -87,6 +91,7 @@ def load(app, test_config=None):
     if str(app.config["BASE_URL"]).startswith("https://"):
         app.config["SESSION_COOKIE_SECURE"] = True
     app.config["MAX_AMOUNT"] = Decimal(str(app.config["MAX_AMOUNT"]))
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=int(app.config["SESSION_MAX_DAYS"]))
     for key in GENERATED_SECRETS:
         if not app.config.get(key):
             app.config[key] = _instance_secret(app.instance_path, key.lower())

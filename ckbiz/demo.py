@@ -57,19 +57,21 @@ STREETS = ("ул. Ленина", "ул. Мира", "пр. Комсомольск
 
 
 def ensure_merchant(phone, password=None, email=None, name="Демо-магазин"):
-    """The merchant with this phone, created with the demo services if new.
+    """The merchant whose user has this phone, created (with that user as its owner) and given
+    the demo services if new.
 
     A password given again unchanged changes nothing (its sessions stay); a new one is
     set, ending them, and the merchant is told by e-mail. Returns (merchant, password made
     up here or None).
     """
-    merchant = Merchant.get_or_none(Merchant.phone == phone)
+    user = accounts.user_by_phone(phone)
     made_up = None
-    if merchant is None:
+    if user is None:
         made_up = None if password else secrets.token_urlsafe(9)
-        merchant = accounts.create_merchant(phone, password or made_up, name, email)
-    elif password and not accounts.is_password(merchant, password):
-        tasks.send(accounts.set_password(merchant, password))
+        user = accounts.create_merchant(phone, password or made_up, name, email)
+    elif password and not accounts.is_password(user, password):
+        tasks.send(accounts.set_password(user, password))
+    merchant = user.merchant
     if not Service.of(merchant).exists():
         for spec in DEMO_SERVICES:
             catalog.add_service(merchant, spec)

@@ -77,12 +77,31 @@ def phone(number):
     return f"+7 {number[:3]} {number[3:6]}-{number[6:8]}-{number[8:]}"
 
 
+# (a mark in the User-Agent, the name people know it by), the first match wins: Edge and
+# Yandex Browser also call themselves Chrome, Chrome also calls itself Safari.
+BROWSERS = (("YaBrowser/", "Яндекс Браузер"), ("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"),
+            ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+SYSTEMS = (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"), ("Windows", "Windows"),
+           ("Mac OS X", "macOS"), ("Linux", "Linux"))
+
+
+def device(user_agent):
+    """«Chrome, Windows» from a User-Agent string; what it cannot name it shows cut short."""
+    agent = user_agent or ""
+    browser = next((name for mark, name in BROWSERS if mark in agent), None)
+    system = next((name for mark, name in SYSTEMS if mark in agent), None)
+    if browser or system:
+        return ", ".join(part for part in (browser, system) if part)
+    return agent[:60] or "—"
+
+
 def init_app(app):
     """Expose the formatters to templates as filters."""
     app.add_template_filter(rubles, "rubles")
     app.add_template_filter(phone, "phone")
     app.add_template_filter(datetime_text, "datetime")
     app.add_template_filter(date_text, "date")
+    app.add_template_filter(device, "device")
     app.add_template_global(invoice_url)
     # Flask-Babel finds the locale and the catalog again for every string a template
     # translates (a page has dozens, an e-mail forty); once per request or task is enough.

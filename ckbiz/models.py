@@ -38,33 +38,79 @@ class BaseModel(Model):
         legacy_table_names = False
 
 
-class Merchant(BaseModel, UserMixin):
-    """A business that issues invoices; today also its one login (phone and password)."""
+class Merchant(BaseModel):
+    """A business that issues invoices: its settings, and the users who work in its cabinet."""
 
-    phone = CharField(max_length=10, unique=True)  # 9XXXXXXXXX
     name = CharField(default="")
     email = CharField(null=True)  # contact address for "invoice paid" notices
-    password_hash = CharField()
-    # Flask-Login's alternative id: rotating it ends every session of the merchant.
-    session_token = CharField(unique=True, default=new_token)
-    active = BooleanField(default=True)
+    active = BooleanField(default=True)  # a disabled merchant's users cannot log in
     timezone = CharField(default="")  # empty: the installation's DEFAULT_TIMEZONE
     default_validity_hours = IntegerField(null=True)
     copy_invoices = BooleanField(default=False)
     copy_email = CharField(null=True)
-    temp_password_hash = CharField(null=True)
-    temp_password_expires_at = DateTimeField(null=True)
-    must_change_password = BooleanField(default=False)
     # The number of the merchant's latest invoice: each merchant numbers its own 1, 2, 3 …
     last_invoice_number = BigIntegerField(default=0)
     created_at = DateTimeField(default=utcnow)
 
+
+class User(BaseModel, UserMixin):
+    """A person who logs in to a merchant's cabinet with their own phone and password.
+
+    An invited user has no password until they open the one-time link of their SMS;
+    until then `invite_hash` holds the digest of that link's token.
+    """
+
+    merchant = ForeignKeyField(Merchant, backref="users", on_delete="CASCADE")
+    phone = CharField(max_length=10, unique=True)  # 9XXXXXXXXX: one user of one merchant
+    name = CharField(default="")
+    role = CharField(max_length=16, default="owner")  # owner | accountant | viewer (domain.roles)
+    password_hash = CharField(null=True)
+    temp_password_hash = CharField(null=True)
+    temp_password_expires_at = DateTimeField(null=True)
+    must_change_password = BooleanField(default=False)
+    invite_hash = CharField(null=True)
+    invite_expires_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "users"  # "user" is a reserved word in PostgreSQL
+
+    # The session this request came in on (set by the login loader), and its cookie token.
+    session = None
+    session_token = None
+
     def get_id(self):
+        """What Flask-Login keeps in the cookie: the session's token, never the user's id."""
         return self.session_token
 
     @property
     def is_active(self):
-        return self.active
+        """Invited users cannot log in until they set a password; nobody of a disabled merchant can."""
+        return self.password_hash is not None and self.merchant.active
+
+    @property
+    def signature(self):
+        """How events name this user: «Иванова А.» for «Иванова Анна»; the name, or the phone."""
+        parts = self.name.split()
+        if len(parts) >= 2:
+            return f"{parts[0]} {parts[1][0]}."
+        return self.name or f"+7{self.phone}"
+
+    @classmethod
+    def of(cls, merchant):
+        """The merchant's users, in the order they joined."""
+        return cls.select().where(cls.merchant == merchant).order_by(cls.created_at, cls.id)
+
+
+class UserSession(BaseModel):
+    """One login on one device: the cookie holds a random token, this row its digest."""
+
+    user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    token_hash = CharField(unique=True)
+    created_at = DateTimeField(default=utcnow)
+    last_seen_at = DateTimeField(default=utcnow)
+    address = CharField(default="")
+    user_agent = CharField(default="")
 
 
 class Organisation(BaseModel):
@@ -137,6 +183,9 @@ class Invoice(BaseModel):
     status_changed_at = DateTimeField(default=utcnow)
     viewed_at = DateTimeField(null=True)
     repeat_of = ForeignKeyField("self", null=True, backref="repeats", on_delete="SET NULL")
+    # Who issued it and who last moved its status, as its events name them (the CSV shows both).
+    issued_by = CharField(default="")
+    status_changed_by = CharField(default="")
 
     class Meta:
         indexes = (
@@ -160,6 +209,7 @@ class InvoiceEvent(BaseModel):
     kind = CharField(max_length=24)
     at = DateTimeField(default=utcnow)
     note = TextField(default="")
+    actor = CharField(default="")  # who did it: «Иванова А.», «API: Магазин», «оператор»; "" for ckbiz itself
 
     class Meta:
         indexes = ((("invoice", "at"), False),)
@@ -181,6 +231,8 @@ class Delivery(BaseModel):
     # Empty only for a registration code, sent before the merchant exists.
     merchant = ForeignKeyField(Merchant, null=True, backref="deliveries", on_delete="CASCADE")
     invoice = ForeignKeyField(Invoice, null=True, backref="deliveries", on_delete="CASCADE")
+    # The user a message is about: a temporary password, an invitation, a changed password.
+    user = ForeignKeyField(User, null=True, backref="deliveries", on_delete="SET NULL")
     channel = CharField(max_length=8)  # "email" | "sms"
     kind = CharField(max_length=24)
     recipient = CharField()
@@ -246,6 +298,6 @@ class PhoneCode(BaseModel):
 
 
 MODELS = (
-    Merchant, Organisation, Service, Invoice, InvoiceEvent, Delivery, Payment,
+    Merchant, User, UserSession, Organisation, Service, Invoice, InvoiceEvent, Delivery, Payment,
     PaymentNotification, Captcha, RateCounter, PhoneCode,
 )

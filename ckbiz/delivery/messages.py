@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from .. import formatting
 from ..links import public_url
-from ..models import Merchant
+from ..models import Merchant, User
 from . import mail
 
 # Short notices about an invoice: (subject, text); %(n)s number, %(a)s amount, %(t)s card total, %(p)s payee.
@@ -51,12 +51,15 @@ def _notice(delivery, subject, text, link=None):
 
 
 def _password_changed(delivery):
-    """"Your password was changed": when, and what to do if it was not you (no password in it)."""
+    """"A password was changed", to the merchant's address: whose, when, and what to do if it was
+    not them (no password in it)."""
     merchant = Merchant.get_by_id(delivery.merchant_id)
+    user = User.get_or_none(User.id == delivery.user_id) if delivery.user_id else None
+    who = f"{user.name or user.signature}, {formatting.phone(user.phone)}" if user else _("удаленный сотрудник")
     when = formatting.datetime_text(delivery.created_at, merchant.timezone, with_zone=True)
-    text = _("Пароль кабинета ЦК Бизнес для телефона %(phone)s изменен %(when)s; другие сеансы завершены. "
+    text = _("Пароль кабинета ЦК Бизнес изменен (%(who)s) %(when)s; другие сеансы этого сотрудника завершены. "
              "Если это были не вы, восстановите пароль на странице входа и напишите в поддержку.",
-             phone=formatting.phone(merchant.phone), when=when)
+             who=who, when=when)
     return _notice(delivery, _("Пароль ЦК Бизнес изменен"), text, public_url("auth.login"))
 
 
@@ -74,6 +77,10 @@ def sms_text(delivery, invoice=None, secret=None):
         return _("Код подтверждения ЦК Бизнес: %(c)s. Действует 10 минут.", c=secret)
     if delivery.kind == "register_exists":
         return _("Этот номер уже зарегистрирован в ЦК Бизнес. Забыли пароль? Восстановите его на странице входа.")
+    if delivery.kind == "invite":
+        merchant = Merchant.get_by_id(delivery.merchant_id)
+        return _("Вас пригласили в кабинет ЦК Бизнес «%(m)s». Задайте пароль (ссылка действует 72 часа): %(u)s",
+                 m=merchant.name, u=public_url("auth.invitation", token=secret))
     url = public_url("payer.show", token=invoice.token)
     amount = formatting.rubles(invoice.amount_kop)
     if delivery.kind == "reminder":

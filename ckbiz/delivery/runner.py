@@ -12,17 +12,20 @@ from typing import NamedTuple
 from flask import current_app
 
 from ..database import utcnow
-from ..domain import accounts
+from ..domain import accounts, team
 from ..domain.outbox import grace
 from ..extensions import db
-from ..models import Delivery, Invoice, InvoiceEvent, Merchant
+from ..models import Delivery, Invoice, InvoiceEvent, Merchant, User
 from . import mail, messages, sms
 from .sms import http as sms_http
 
 MAX_ATTEMPTS = 6
 SENT_EVENTS = {"email": "email_sent", "sms": "sms_sent"}
 # Kinds whose message is worthless once its secret would have expired.
-SHORT_LIVED = {"password": accounts.TEMP_LIFETIME, "register_code": accounts.CODE_LIFETIME}
+SHORT_LIVED = {"password": accounts.TEMP_LIFETIME, "register_code": accounts.CODE_LIFETIME,
+               "invite": team.INVITE_LIFETIME}
+# Kinds that carry a secret of one user, made for that user as the SMS leaves.
+USER_SECRETS = {"password": accounts.issue_temporary_password, "invite": team.issue_invitation_token}
 
 
 class Outcome(NamedTuple):
@@ -82,19 +85,6 @@ def deliver(delivery_id):
     return Outcome("sent")
 
 
-def _secret_for(delivery):
-    """The one-time secret an SMS carries, made now, as it is sent (a resend makes a new one).
-
-    Rows never hold a password or a code: the hash is stored here, the secret goes
-    only into the message.
-    """
-    if delivery.kind == "password":
-        return accounts.issue_temporary_password(delivery.merchant_id)
-    if delivery.kind == "register_code":
-        return accounts.issue_registration_code(delivery.recipient)
-    return None
-
-
 class NotOwned(Exception):
     """An outbox row whose merchant does not own what it would send: never sent, never retried."""
 
@@ -105,16 +95,29 @@ def _ownership_problem(delivery, invoice):
     """Why the row must not be sent, or None.
 
     The task runs later than the request that wrote the row and trusts only what it
-    re-reads now: one merchant's invoice never goes out on another merchant's row,
-    and a temporary password only ever goes to its own merchant's phone.
+    re-reads now: one merchant's invoice never goes out on another merchant's row, and a
+    temporary password or an invitation only ever goes to its own user's phone.
     """
     if delivery.invoice_id:
         if invoice is None or invoice.merchant_id != delivery.merchant_id:
             return f"invoice {delivery.invoice_id} is not merchant {delivery.merchant_id}'s"
-    elif delivery.kind == "password":
-        phone = Merchant.select(Merchant.phone).where(Merchant.id == delivery.merchant_id).scalar()
-        if phone != delivery.recipient:
-            return "temporary password addressed to another phone than the merchant's"
+    elif delivery.kind in USER_SECRETS:
+        user = User.get_or_none(User.id == delivery.user_id) if delivery.user_id else None
+        if user is None or user.merchant_id != delivery.merchant_id or user.phone != delivery.recipient:
+            return f"{delivery.kind} addressed to another phone than its user's"
+    return None
+
+
+def _secret_for(delivery):
+    """The one-time secret an SMS carries, made now, as it is sent (a resend makes a new one).
+
+    Rows never hold a password, a code or a link's token: the digest is stored here, the
+    secret goes only into the message.
+    """
+    if delivery.kind == "register_code":
+        return accounts.issue_registration_code(delivery.recipient)
+    if delivery.kind in USER_SECRETS:
+        return USER_SECRETS[delivery.kind](delivery.user_id)
     return None
 
 

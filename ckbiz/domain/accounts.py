@@ -1,4 +1,4 @@
-"""Merchant accounts: creating them (registration included), passwords, ending sessions."""
+"""Logins: merchants and their first user, passwords, temporary passwords, registration."""
 import hmac
 import secrets
 from datetime import timedelta
@@ -8,9 +8,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..database import utcnow
 from ..extensions import db
-from ..models import Merchant, PhoneCode, new_token
+from ..models import Merchant, PhoneCode, User, UserSession
 from . import outbox
 from .guards import keyed_digest
+from .roles import OWNER
 
 TEMP_LIFETIME = timedelta(minutes=15)
 CODE_LIFETIME = timedelta(minutes=10)
@@ -22,7 +23,7 @@ _DUMMY_HASH = generate_password_hash("ckbiz-timing-equaliser")
 
 
 class AccountError(ValueError):
-    """A request about an account that cannot be done."""
+    """A request about an account that cannot be done; the message says why."""
 
 
 def hash_password(password):
@@ -30,88 +31,96 @@ def hash_password(password):
     return generate_password_hash(password)
 
 
+def phone_taken(phone):
+    """True when the phone already belongs to a user of some merchant (invited ones included)."""
+    return User.select().where(User.phone == phone).exists()
+
+
 def create_merchant(phone, password, name="", email=None):
-    """Create a merchant with a hashed password; the phone must be new."""
+    """A new merchant and its owner, who logs in with this phone; returns the owner."""
     with db.atomic():
-        if Merchant.select().where(Merchant.phone == phone).exists():
-            raise AccountError(f"merchant {phone} already exists")
-        return Merchant.create(phone=phone, password_hash=hash_password(password),
-                               name=name or "", email=email)
+        if phone_taken(phone):
+            raise AccountError(_("Телефон %(phone)s уже есть в кабинете ЦК Бизнес", phone=phone))
+        merchant = Merchant.create(name=name or "", email=email)
+        return User.create(merchant=merchant, phone=phone, name=name or "", role=OWNER,
+                           password_hash=hash_password(password))
+
+
+def user_by_phone(phone):
+    """The user with this phone and their merchant, or None."""
+    return (User.select(User, Merchant).join(Merchant).where(User.phone == phone).get_or_none()
+            if phone else None)
 
 
 def authenticate(phone, password):
-    """The active merchant whose phone and password match, else None (same cost either way).
+    """The user whose phone and password match and who may log in, else None (same cost either way).
 
     A valid temporary password from recovery also matches, once: it is spent here,
-    and the merchant must then choose a password of its own.
+    and the user must then choose a password of their own.
     """
-    merchant = Merchant.get_or_none(Merchant.phone == phone) if phone else None
-    if merchant is None:
+    user = user_by_phone(phone)
+    if user is None or user.password_hash is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
-    if not merchant.active:
+    if not user.is_active:
         return None
-    if check_password_hash(merchant.password_hash, password):
-        return merchant
-    if (merchant.temp_password_hash and merchant.temp_password_expires_at > utcnow()
-            and check_password_hash(merchant.temp_password_hash, password)):
-        spent = (Merchant.update(temp_password_hash=None, temp_password_expires_at=None,
-                                 must_change_password=True)
-                 .where(Merchant.id == merchant.id, Merchant.temp_password_hash == merchant.temp_password_hash)
-                 .execute())
-        return Merchant.get_by_id(merchant.id) if spent else None
+    if check_password_hash(user.password_hash, password):
+        return user
+    if (user.temp_password_hash and user.temp_password_expires_at > utcnow()
+            and check_password_hash(user.temp_password_hash, password)):
+        spent = (User.update(temp_password_hash=None, temp_password_expires_at=None, must_change_password=True)
+                 .where(User.id == user.id, User.temp_password_hash == user.temp_password_hash).execute())
+        return user_by_phone(phone) if spent else None
     return None
 
 
-def issue_temporary_password(merchant_id):
+def issue_temporary_password(user_id):
     """Make a one-time password valid for TEMP_LIFETIME, store only its hash, return it to send."""
     password = "".join(secrets.choice("23456789abcdefghjkmnpqrstuvwxyz") for _ in range(10))
-    Merchant.update(temp_password_hash=hash_password(password),
-                    temp_password_expires_at=utcnow() + TEMP_LIFETIME).where(Merchant.id == merchant_id).execute()
+    User.update(temp_password_hash=hash_password(password),
+                temp_password_expires_at=utcnow() + TEMP_LIFETIME).where(User.id == user_id).execute()
     return password
 
 
-def is_password(merchant, password):
-    """True when this is the merchant's current password."""
-    return check_password_hash(merchant.password_hash, password)
+def is_password(user, password):
+    """True when this is the user's current password."""
+    return user.password_hash is not None and check_password_hash(user.password_hash, password)
 
 
-def set_password(merchant, password):
-    """Store a new password, end every session the merchant had, and tell its e-mail.
+def set_password(user, password, keep=None):
+    """Store a new password and end every session of the user but `keep` (the one it was changed in).
 
-    Returns the outbox rows of the notice (none when the merchant has no address).
+    The merchant's contact address is told, naming the user; returns those outbox rows.
     """
     with db.atomic():
-        merchant.password_hash = hash_password(password)
-        merchant.session_token = new_token()
-        merchant.must_change_password = False
-        merchant.temp_password_hash = None
-        merchant.temp_password_expires_at = None
-        merchant.save()
-        return outbox.for_merchant(merchant, None, "password_changed")
+        User.update(password_hash=hash_password(password), must_change_password=False, temp_password_hash=None,
+                    temp_password_expires_at=None).where(User.id == user.id).execute()
+        ended = UserSession.delete().where(UserSession.user == user.id)
+        if keep is not None:
+            ended = ended.where(UserSession.id != keep.id)
+        ended.execute()
+        return outbox.for_merchant(user.merchant, None, "password_changed", user=user.id)
 
 
 def request_temporary_password(phone):
-    """«Вспомнить пароль»: the SMS row for an active merchant's phone, none for any other.
+    """«Вспомнить пароль»: the SMS row for a user who may log in, none for any other phone.
 
     The sending task makes the password when it sends, so no row ever holds it.
     """
     with db.atomic():
-        merchant = Merchant.get_or_none(Merchant.phone == phone, Merchant.active == True)  # noqa: E712
-        return [outbox.add(merchant.id, None, "sms", "password", phone)] if merchant else []
-
-
-def end_sessions(merchant):
-    """Make every session cookie of the merchant useless."""
-    Merchant.update(session_token=new_token()).where(Merchant.id == merchant.id).execute()
+        user = user_by_phone(phone)
+        if user is None or not user.is_active:
+            return []
+        return [outbox.add(user.merchant_id, None, "sms", "password", phone, user=user.id)]
 
 
 def set_active(merchant, active):
-    """Enable or disable a merchant; disabling ends its sessions."""
-    merchant.active = active
-    if not active:
-        merchant.session_token = new_token()
-    merchant.save()
+    """Enable or disable a merchant; disabling ends every session of its users."""
+    with db.atomic():
+        Merchant.update(active=active).where(Merchant.id == merchant.id).execute()
+        if not active:
+            UserSession.delete().where(UserSession.user.in_(User.select(User.id).where(
+                User.merchant == merchant.id))).execute()
 
 
 def password_problem(password):
@@ -123,13 +132,12 @@ def password_problem(password):
     return None
 
 
-
 def request_registration_code(phone):
     """The SMS row: a code for a new phone, a "you already have a cabinet" note for a known one.
 
     Both look the same to whoever asked, so the form tells nobody which phones are registered.
     """
-    kind = "register_exists" if Merchant.select().where(Merchant.phone == phone).exists() else "register_code"
+    kind = "register_exists" if phone_taken(phone) else "register_code"
     with db.atomic():
         return [outbox.add(None, None, "sms", kind, phone)]
 
@@ -157,7 +165,7 @@ def confirm_registration_code(phone, code):
 
 
 def register(phone, code, password, name, email):
-    """Create the merchant once the code confirms the phone; None when it does not."""
+    """A new merchant and its owner once the code confirms the phone; None when it does not."""
     if not confirm_registration_code(phone, code):
         return None
     try:

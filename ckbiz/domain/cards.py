@@ -71,7 +71,7 @@ def apply(gateway_name, notice):
 
 def _mark_paid(payment, invoice, now):
     """Issued (or expired after this payment began) becomes paid; anything else needs a refund."""
-    moved = (Invoice.update(status="paid", paid_by="card", paid_at=now, status_changed_at=now)
+    moved = (Invoice.update(status="paid", paid_by="card", paid_at=now, status_changed_at=now, status_changed_by="")
              .where(Invoice.id == invoice.id,
                     (Invoice.status == "issued")
                     | ((Invoice.status == "expired") & (Invoice.expires_at > payment.created_at)))

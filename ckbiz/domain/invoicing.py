@@ -83,8 +83,9 @@ def _clean_value(field, raw):
 
 
 def issue_invoice(merchant, service, *, payer_phone, payer_email, requisites, comment,
-                  amount_kop, validity_hours, repeat_of=None):
-    """Create an issued invoice, its event and its deliveries in one transaction.
+                  amount_kop, validity_hours, actor, repeat_of=None):
+    """Create an issued invoice, its event and its deliveries in one transaction; `actor` is who
+    issued it, as events name them.
 
     Returns (invoice, outbox rows): queue the rows once the transaction has committed.
     """
@@ -96,8 +97,9 @@ def issue_invoice(merchant, service, *, payer_phone, payer_email, requisites, co
             requisites=requisites, key_label=key["label"], key_value=key["value"], comment=comment,
             amount_kop=amount_kop, commission_kop=estimate_commission(service, amount_kop),
             issued_with=snapshot(service), issued_at=now, status_changed_at=now,
-            expires_at=now + timedelta(hours=validity_hours), repeat_of=repeat_of)
-        InvoiceEvent.create(invoice=invoice, kind="issued", at=now,
+            expires_at=now + timedelta(hours=validity_hours), repeat_of=repeat_of, issued_by=actor,
+            status_changed_by=actor)
+        InvoiceEvent.create(invoice=invoice, kind="issued", at=now, actor=actor,
                             note=f"№ {repeat_of.number}" if repeat_of else "")
         rows = outbox.for_payer(invoice, "invoice")
         if merchant.copy_invoices and merchant.copy_email:

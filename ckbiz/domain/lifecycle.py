@@ -44,25 +44,25 @@ def _refuse(action, invoice):
     raise TransitionRefused(str(REFUSALS[action]) % {"status": label})
 
 
-def _move(invoice, allowed, action, event, note="", **changes):
+def _move(invoice, allowed, action, event, actor, note="", **changes):
     """Change the status only if it is still one of `allowed` (a conditional UPDATE)."""
     now = utcnow()
     with db.atomic():
-        moved = (Invoice.update(status_changed_at=now, **changes)
+        moved = (Invoice.update(status_changed_at=now, status_changed_by=actor, **changes)
                  .where(Invoice.id == invoice.id, Invoice.status.in_(allowed)).execute())
         if not moved:
             _refuse(action, invoice)
-        InvoiceEvent.create(invoice=invoice.id, kind=event, at=now, note=note)
+        InvoiceEvent.create(invoice=invoice.id, kind=event, at=now, note=note, actor=actor)
 
 
-def cancel(invoice):
-    """«Отменить»: issued → cancelled."""
-    _move(invoice, ("issued",), "cancel", "cancelled", status="cancelled")
+def cancel(invoice, actor):
+    """«Отменить»: issued → cancelled; `actor` is who did it, as events name them."""
+    _move(invoice, ("issued",), "cancel", "cancelled", actor, status="cancelled")
 
 
-def mark_paid_other_way(invoice):
+def mark_paid_other_way(invoice, actor):
     """«Оплачен другим способом»: issued or expired → paid (never becomes «Проведен»)."""
-    _move(invoice, ("issued", "expired"), "mark_paid", "paid", note=_("другим способом"),
+    _move(invoice, ("issued", "expired"), "mark_paid", "paid", actor, note=_("другим способом"),
           status="paid", paid_by="other", paid_at=utcnow())
 
 
@@ -74,36 +74,37 @@ def _still_payable(invoice, action):
     return current
 
 
-def remind(invoice):
+def remind(invoice, actor):
     """«Напомнить»: resend to the payer (e-mail, and SMS when there is a phone); returns the rows."""
     with db.atomic():
         current = _still_payable(invoice, "remind")
         rows = outbox.for_payer(current, "reminder")
-        InvoiceEvent.create(invoice=invoice.id, kind="reminded")
+        InvoiceEvent.create(invoice=invoice.id, kind="reminded", actor=actor)
     return rows
 
 
-def send_to(invoice, email):
+def send_to(invoice, email, actor):
     """«Отправить» (§6.3.1): the invoice to another e-mail address; returns the rows."""
     with db.atomic():
         _still_payable(invoice, "send")
         row = outbox.add(invoice.merchant_id, invoice.id, "email", "sent_to", email)
-        InvoiceEvent.create(invoice=invoice.id, kind="sent_to", note=email)
+        InvoiceEvent.create(invoice=invoice.id, kind="sent_to", note=email, actor=actor)
     return [row]
 
 
-def repeat(invoice, merchant):
+def repeat(invoice, actor):
     """«Повторить инвойс» (§6.3.2): a new issued invoice like this one, with a fresh validity.
 
     Returns (the new invoice, its outbox rows).
     """
+    merchant = invoice.merchant
     hours = merchant.default_validity_hours or current_app.config["DEFAULT_VALIDITY_HOURS"]
     with db.atomic():
         new, rows = invoicing.issue_invoice(
             merchant, invoice.service, payer_phone=invoice.payer_phone, payer_email=invoice.payer_email,
             requisites=invoice.requisites, comment=invoice.comment, amount_kop=invoice.amount_kop,
-            validity_hours=hours, repeat_of=invoice)
-        InvoiceEvent.create(invoice=invoice.id, kind="repeated", note=f"№ {new.number}")
+            validity_hours=hours, repeat_of=invoice, actor=actor)
+        InvoiceEvent.create(invoice=invoice.id, kind="repeated", note=f"№ {new.number}", actor=actor)
     return new, rows
 
 
@@ -123,7 +124,7 @@ def bulk_move(condition, status):
     statements, not a hundred thousand parameters.
     """
     now = utcnow()
-    move = Invoice.update(status=status, status_changed_at=now).where(condition)
+    move = Invoice.update(status=status, status_changed_at=now, status_changed_by="").where(condition)
     with db.atomic():
         if is_sqlite(db):
             # The transaction holds SQLite's write lock from its start (IMMEDIATE), so

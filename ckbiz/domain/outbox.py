@@ -14,10 +14,10 @@ def grace():
     return timedelta(seconds=int(current_app.config["DELIVERY_LEASE_SECONDS"]))
 
 
-def add(merchant_id, invoice_id, channel, kind, recipient):
-    """Write one message in the caller's transaction; returns the row."""
+def add(merchant_id, invoice_id, channel, kind, recipient, user=None):
+    """Write one message in the caller's transaction; returns the row. `user` is whom it is about."""
     return Delivery.create(
-        merchant=merchant_id, invoice=invoice_id, channel=channel, kind=kind, recipient=recipient,
+        merchant=merchant_id, invoice=invoice_id, user=user, channel=channel, kind=kind, recipient=recipient,
         message_id=f"<{kind}.{new_token()}@ckbiz>", lease_until=utcnow() + grace())
 
 
@@ -34,10 +34,10 @@ def for_payer(invoice, kind):
     return rows
 
 
-def for_merchant(merchant, invoice_id, kind):
+def for_merchant(merchant, invoice_id, kind, user=None):
     """An e-mail to the merchant's contact address (or its copy address), if it has one."""
     address = merchant.email or merchant.copy_email
-    return [add(merchant.id, invoice_id, "email", kind, address)] if address else []
+    return [add(merchant.id, invoice_id, "email", kind, address, user=user)] if address else []
 
 
 def sms_cap_reached(merchant_id):

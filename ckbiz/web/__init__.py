@@ -1,11 +1,12 @@
 """The blueprints, one per area of the manual: request in, page or fragment out."""
-from . import auth, core, history, invoice, issue, payer, payments, security, settings
+from . import access, auth, core, history, invoice, issue, payer, payments, security, settings, team
 
-BLUEPRINTS = (core.bp, auth.bp, issue.bp, invoice.bp, history.bp, settings.bp, payer.bp, payments.bp)
+BLUEPRINTS = (core.bp, auth.bp, issue.bp, invoice.bp, history.bp, settings.bp, team.bp, payer.bp, payments.bp)
 
 
 def init_app(app):
-    """Register every blueprint, and the security headers and checks every response gets."""
+    """Register every blueprint, the permission check, and the security headers and checks."""
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    access.init_app(app)
     security.init_app(app)

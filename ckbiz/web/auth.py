@@ -5,16 +5,16 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
                    url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from .. import tasks
-from ..domain import accounts, guards
+from ..domain import accounts, guards, sessions, team
 from ..extensions import login as login_manager
 from ..forms import PhoneField, email_address, password_length, strip
-from ..models import Merchant
+from .access import requires
 
 bp = Blueprint("auth", __name__)
 HOUR = guards.HOUR
@@ -26,9 +26,14 @@ login_manager.session_protection = "basic"
 
 
 @login_manager.user_loader
-def load_merchant(session_token):
-    """The merchant whose current session token this is (rotated tokens find nobody)."""
-    return Merchant.get_or_none(Merchant.session_token == session_token, Merchant.active == True)  # noqa: E712
+def load_user(token):
+    """The user of the live session this cookie's token names (an ended session finds nobody)."""
+    row = sessions.find(token)
+    if row is None or not row.user.is_active:
+        return None
+    user = row.user
+    user.session, user.session_token = row, token
+    return user
 
 
 class LoginForm(FlaskForm):
@@ -75,10 +80,12 @@ def safe_next(target):
     return target
 
 
-def start_session(merchant):
-    """Log the merchant in on a fresh session, so a cookie from before is worth nothing."""
+def start_session(user):
+    """Log the user in on a new server-side session and a fresh cookie, so a cookie from
+    before is worth nothing."""
     session.clear()
-    login_user(merchant)
+    user.session, user.session_token = sessions.open_session(user, client_address(), request.user_agent.string)
+    login_user(user)
     session.permanent = True
 
 
@@ -94,10 +101,10 @@ def login():
             form.password.errors.append(_("Слишком много неудачных попыток входа. Попробуйте через час "
                                           "или восстановите пароль."))
         else:
-            merchant = accounts.authenticate(phone, form.password.data)
-            if merchant is not None:
-                start_session(merchant)
-                target = url_for("auth.password") if merchant.must_change_password else None
+            user = accounts.authenticate(phone, form.password.data)
+            if user is not None:
+                start_session(user)
+                target = url_for("auth.password") if user.must_change_password else None
                 return redirect(target or safe_next(request.args.get("next")) or url_for("core.index"), 303)
             guards.hit("login-phone", phone, HOUR)
             guards.hit("login-ip", address, HOUR)
@@ -109,13 +116,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """End the session for good: a copy of the cookie kept from before is worth nothing.
-
-    Cookie sessions live in the browser, so the only way to revoke one is to rotate
-    the merchant's session token, which ends its other sessions too.
-    """
+    """End this session for good (its row goes, so a copy of the cookie is worth nothing);
+    the user's other sessions, on other devices, go on."""
     if current_user.is_authenticated:
-        accounts.end_sessions(current_user)
+        sessions.end(current_user.session.id, [current_user.id])
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"), 303)
@@ -133,10 +137,9 @@ def register():
         return _register_phone()
     form = RegisterForm()
     if form.validate_on_submit():
-        merchant = accounts.register(phone, form.code.data, form.password.data, form.name.data or "",
-                                     form.email.data)
-        if merchant is not None:
-            start_session(merchant)
+        user = accounts.register(phone, form.code.data, form.password.data, form.name.data or "", form.email.data)
+        if user is not None:
+            start_session(user)
             return redirect(url_for("core.index"), 303)
         form.code.errors.append(_("Код неверный или устарел. Запросите новый."))
     return render_template("auth/register.html", form=form, phone=phone), 422 if form.errors else 200
@@ -155,7 +158,7 @@ def _register_phone():
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@login_required
+@requires("account")
 def password():
     """Change the password: the current one is required (not right after a temporary one)."""
     form = PasswordForm()
@@ -165,11 +168,7 @@ def password():
         if "current" in form and accounts.authenticate(current_user.phone, form.current.data) is None:
             form.current.errors.append(_("Текущий пароль введён неверно"))
         else:
-            merchant = current_user._get_current_object()
-            tasks.send(accounts.set_password(merchant, form.password.data))
-            # The merchant itself, not the current_user proxy: login_user() stores what it
-            # gets as the request's user, and a proxy pointing at itself recursed forever.
-            start_session(merchant)
+            tasks.send(accounts.set_password(current_user, form.password.data, keep=current_user.session))
             flash(_("Пароль изменён. Другие сеансы завершены."), "success")
             return redirect(url_for("auth.password"), 303)
     return render_template("auth/password.html", form=form), 422 if form.errors else 200
@@ -216,3 +215,25 @@ def passes_captcha_and_limits(form, purpose, too_many):
         form.phone.errors.append(too_many)
         return False
     return True
+
+
+class InvitationForm(FlaskForm):
+    name = StringField(_l("Ваше имя"), filters=[strip], validators=[Length(max=200)])
+    password = PasswordField(_l("Пароль"), validators=[InputRequired(), password_length])
+    confirm = PasswordField(_l("Пароль ещё раз"), validators=[EqualTo("password", _l("Пароли не совпадают"))])
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def invitation(token):
+    """The one-time link of an invitation SMS: the invitee sets a password and is logged in."""
+    user = team.invited_user(token)
+    if user is None:
+        return render_template("auth/invitation_gone.html"), 404
+    form = InvitationForm(data={"name": user.name} if request.method == "GET" else None)
+    if form.validate_on_submit():
+        if not team.accept(user, form.name.data, form.password.data):
+            return render_template("auth/invitation_gone.html"), 404
+        start_session(accounts.user_by_phone(user.phone))
+        flash(_("Добро пожаловать в кабинет «%(m)s»", m=user.merchant.name), "success")
+        return redirect(url_for("core.index"), 303)
+    return render_template("auth/invitation.html", form=form, user=user), 422 if form.errors else 200

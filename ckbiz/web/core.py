@@ -10,28 +10,33 @@ from peewee import InterfaceError, InternalError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from ..domain import roles
 from ..domain.lifecycle import STATUS_LABELS
 from ..extensions import db, huey
 from ..htmx import is_htmx
+from .access import current_merchant, permission_of
 
 bp = Blueprint("core", __name__)
 
-# The manual's tabs (§4.2, §5.1, §7.1), in its order.
+# The manual's tabs (§4.2, §5.1, §7.1), in its order: (endpoint, label, the blueprints it stands for).
 TABS = (
-    ("issue.new", _l("Выставить счет")),
-    ("history.index", _l("История счетов")),
-    ("settings.index", _l("Настройки")),
+    ("issue.new", _l("Выставить счет"), ("issue",)),
+    ("history.index", _l("История счетов"), ("history", "invoice")),
+    ("settings.index", _l("Настройки"), ("settings", "team")),
 )
 STATUS_ICONS = {"issued": "✉", "paid": "✔", "transferred": "✔✔", "expired": "⌛", "cancelled": "✖"}
 
 
 @bp.app_context_processor
 def cabinet_words():
-    """The cabinet's tabs, and words every history row repeats, translated once per page."""
+    """The cabinet's tabs the user may open, and words every history row repeats, translated once per page."""
     return {
-        "cabinet_tabs": TABS,
+        "cabinet_tabs": tabs,
+        "current_merchant": current_merchant,
         "status_icons": STATUS_ICONS,
         "status_labels": {status: str(label) for status, label in STATUS_LABELS.items()},
+        "role_labels": {role: str(label) for role, label in roles.ROLES.items()},
+        "can": lambda permission: current_user.is_authenticated and roles.can(current_user.role, permission),
         "texts": {"remind": _("Напомнить"), "mark_paid": _("Оплачен другим способом"), "cancel": _("Отменить"),
                   "confirm_paid": _("Отметить счет № %s оплаченным другим способом?"),
                   "confirm_cancel": _("Отменить счет № %s?"), "invoice": _("Инвойс"),
@@ -39,12 +44,24 @@ def cabinet_words():
     }
 
 
+def tabs():
+    """The tabs of the logged-in user's role; «Настройки» of someone who may not change them
+    opens «Сеансы», which everyone may."""
+    shown = []
+    for endpoint, label, blueprints in TABS:
+        if not roles.can(current_user.role, permission_of(endpoint)):
+            endpoint = "team.sessions_list" if "team" in blueprints else None
+        if endpoint:
+            shown.append((url_for(endpoint), label, blueprints))
+    return shown
+
+
 @bp.get("/")
 def index():
-    """Logged-in merchants land on the issue form, everyone else on the login page."""
-    if current_user.is_authenticated:
-        return redirect(url_for("issue.new"))
-    return redirect(url_for("auth.login"))
+    """The issue form for who may issue, the history for a Наблюдатель, the login page for strangers."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("issue.new" if roles.can(current_user.role, "issue") else "history.index"))
 
 
 @bp.get("/healthz")

@@ -3,7 +3,6 @@ import csv
 import io
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
-from flask_login import current_user, login_required
 from peewee import fn
 
 from .. import htmx
@@ -11,17 +10,13 @@ from ..domain.lifecycle import STATUS_LABELS, STATUSES
 from ..domain.search import Selection
 from ..formatting import plain_rubles, datetime_text
 from ..models import Invoice, Service
+from .access import current_merchant, requires
 
 bp = Blueprint("history", __name__)
 PAGE = 50
 CSV_COLUMNS = ("Номер", "Услуга", "Ключевой реквизит", "Телефон", "Эл. адрес", "Выставлен",
-               "Истекает", "Сумма", "Комиссия", "Статус")
+               "Истекает", "Сумма", "Комиссия", "Статус", "Выставил", "Статус изменил")
 
-
-@bp.before_request
-@login_required
-def require_login():
-    """History belongs to a logged-in merchant."""
 
 
 # What a history row shows; the JSON copies stay unread.
@@ -31,13 +26,13 @@ ROW_COLUMNS = (Invoice.number, Invoice.key_label, Invoice.key_value, Invoice.pay
 
 def rows(selection, limit):
     """The selected invoices with their service names, newest first, after the cursor."""
-    query = selection.invoices(current_user, page=limit).join(Service).select(*ROW_COLUMNS)
+    query = selection.invoices(current_merchant, page=limit).join(Service).select(*ROW_COLUMNS)
     return query.order_by(Invoice.number.desc()).limit(limit).objects()
 
 
 def totals(selection):
     """Count and sum of the selection by status, in the manual's order."""
-    query = (selection.invoices(current_user)
+    query = (selection.invoices(current_merchant)
              .select(Invoice.status, fn.COUNT(Invoice.number).alias("n"), fn.SUM(Invoice.amount_kop).alias("kop"))
              .group_by(Invoice.status).tuples())
     found = {status: (n, int(kop or 0)) for status, n, kop in query}
@@ -45,31 +40,35 @@ def totals(selection):
 
 
 @bp.get("/invoices")
+@requires("read")
 def index():
     """The history page, or just its results for the live search (htmx)."""
-    selection = Selection(request.args, current_user.timezone)
+    selection = Selection(request.args, current_merchant.timezone)
     page = list(rows(selection, PAGE + 1))
     context = {"selection": selection, "invoices": page[:PAGE], "statuses": STATUSES,
-               "tz": current_user.timezone,
+               "tz": current_merchant.timezone,
                "next_after": page[PAGE - 1].number if len(page) > PAGE else None}
     return htmx.page_or_fragment("history/index.html", "history/_results.html", "history-results", **context)
 
 
 @bp.get("/invoices/totals")
+@requires("read")
 def totals_view():
     """Totals by status of the selection, loaded after the rows so the table never waits for them."""
-    selection = Selection(request.args, current_user.timezone)
+    selection = Selection(request.args, current_merchant.timezone)
     template = "history/_totals.html" if htmx.is_htmx() else "history/totals.html"
     return render_template(template, totals=totals(selection), selection=selection)
 
 
 @bp.get("/invoices.csv")
+@requires("read")
 def export():
     """The same selection as CSV for Excel: UTF-8 with BOM, «;», streamed row by row."""
-    selection = Selection(request.args, current_user.timezone)
-    tz = current_user.timezone
-    query = (selection.invoices(current_user).join(Service)
-             .select(*ROW_COLUMNS, Invoice.issued_at, Invoice.commission_kop)
+    selection = Selection(request.args, current_merchant.timezone)
+    tz = current_merchant.timezone
+    query = (selection.invoices(current_merchant).join(Service)
+             .select(*ROW_COLUMNS, Invoice.issued_at, Invoice.commission_kop, Invoice.issued_by,
+                     Invoice.status_changed_by)
              .order_by(Invoice.number.desc()).objects())
 
     def generate():
@@ -90,7 +89,8 @@ def _csv_values(invoice, tz):
     return (invoice.number, invoice.display_name, f"{invoice.key_label}: {invoice.key_value}",
             invoice.payer_phone or "", invoice.payer_email or "", datetime_text(invoice.issued_at, tz),
             datetime_text(invoice.expires_at, tz), plain_rubles(invoice.amount_kop),
-            plain_rubles(invoice.commission_kop), str(STATUS_LABELS[invoice.status]))
+            plain_rubles(invoice.commission_kop), str(STATUS_LABELS[invoice.status]), invoice.issued_by,
+            invoice.status_changed_by)
 
 
 def _cell(value):

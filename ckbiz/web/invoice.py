@@ -7,7 +7,6 @@ answers with the changed row or dialog, and a toast.
 from flask import Blueprint, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import EmailField
 from wtforms.validators import InputRequired, Length
@@ -17,7 +16,7 @@ from ..delivery.messages import invoice_context
 from ..domain import lifecycle
 from ..forms import email_address
 from ..models import Delivery, InvoiceEvent
-from .access import get_invoice
+from .access import actor, current_merchant, get_invoice, requires
 from .auth import safe_next
 
 bp = Blueprint("invoice", __name__, url_prefix="/invoices/<int:number>")
@@ -39,18 +38,13 @@ class SendForm(FlaskForm):
         InputRequired(_l("Укажите адрес эл. почты")), Length(max=254), email_address])
 
 
-@bp.before_request
-@login_required
-def require_login():
-    """The invoice belongs to a logged-in merchant."""
-
 
 
 def details(invoice, send_form=None):
     """Template context for one invoice: the document, its events, deliveries and forms."""
     return {
         **invoice_context(invoice),
-        "tz": current_user.timezone,
+        "tz": current_merchant.timezone,
         "events": list(invoice.events.order_by(InvoiceEvent.at, InvoiceEvent.id)),
         "deliveries": list(invoice.deliveries.order_by(Delivery.id)),
         "send_form": send_form or SendForm(formdata=None),
@@ -58,6 +52,7 @@ def details(invoice, send_form=None):
 
 
 @bp.get("")
+@requires("read")
 def show(number):
     """The invoice («Инвойс»): a dialog over the history, or a page of its own."""
     return htmx.page_or_fragment("invoice/show.html", "invoice/_dialog.html", "dialog-slot",
@@ -65,10 +60,11 @@ def show(number):
 
 
 @bp.get("/deliveries")
+@requires("read")
 def deliveries_table(number):
     """The deliveries table alone: it polls itself while anything is still on its way."""
     invoice = get_invoice(number)
-    return render_template("invoice/_deliveries.html", invoice=invoice, tz=current_user.timezone,
+    return render_template("invoice/_deliveries.html", invoice=invoice, tz=current_merchant.timezone,
                            deliveries=list(invoice.deliveries.order_by(Delivery.id)))
 
 
@@ -80,7 +76,7 @@ def respond(invoice, message, status=200, level="info"):
         if target in DETAILS:
             page = render_template(DETAILS[target], oob_row=target == "invoice-dialog", **details(fresh))
         else:
-            page = render_template("history/_rows.html", invoices=[fresh], tz=current_user.timezone)
+            page = render_template("history/_rows.html", invoices=[fresh], tz=current_merchant.timezone)
         return page, status, htmx.toast(message, level)
     flash(message, "error" if level == "error" else "success")
     return htmx.redirect(safe_next(request.form.get("next")) or url_for("invoice.show", number=invoice.number))
@@ -89,25 +85,28 @@ def respond(invoice, message, status=200, level="info"):
 def act(name, invoice, action, **values):
     """Run a transition and queue what it wrote; a refusal is a message and changes nothing."""
     try:
-        tasks.send(action(invoice) or [])
+        tasks.send(action(invoice, actor()) or [])
     except lifecycle.TransitionRefused as exc:
         return respond(invoice, str(exc), 409, "error")
     return respond(invoice, str(DONE[name]) % {"n": invoice.number, **values})
 
 
 @bp.post("/remind")
+@requires("act")
 def remind(number):
     """«Напомнить»."""
     return act("remind", get_invoice(number), lifecycle.remind)
 
 
 @bp.post("/mark-paid")
+@requires("act")
 def mark_paid(number):
     """«Оплачен другим способом»."""
     return act("mark_paid", get_invoice(number), lifecycle.mark_paid_other_way)
 
 
 @bp.post("/cancel")
+@requires("act")
 def cancel(number):
     """«Отменить»: asks for confirmation first unless the request confirms."""
     invoice = get_invoice(number)
@@ -118,6 +117,7 @@ def cancel(number):
 
 
 @bp.post("/send")
+@requires("act")
 def send(number):
     """«Отправить» (§6.3.1) to another e-mail address."""
     invoice = get_invoice(number)
@@ -125,13 +125,15 @@ def send(number):
     if not form.validate():
         template = DETAILS.get(htmx.target(), "invoice/show.html")
         return render_template(template, **details(invoice, form)), 422
-    return act("send", invoice, lambda invoice: lifecycle.send_to(invoice, form.email.data), e=form.email.data)
+    return act("send", invoice, lambda invoice, who: lifecycle.send_to(invoice, form.email.data, who),
+               e=form.email.data)
 
 
 @bp.post("/repeat")
+@requires("act")
 def repeat(number):
     """«Повторить инвойс» (§6.3.2): issue the same again and show the new invoice."""
-    new, rows = lifecycle.repeat(get_invoice(number), current_user)
+    new, rows = lifecycle.repeat(get_invoice(number), actor())
     tasks.send(rows)
     message = _("Выставлен счет № %(new)s, повтор счета № %(old)s", new=new.number, old=number)
     if htmx.wants_fragment("invoice-dialog"):

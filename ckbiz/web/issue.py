@@ -1,21 +1,15 @@
 """«Выставить счет» (§4): the form, its live fragments, «Просмотр» and «Выставить»."""
 from flask import Blueprint, current_app, flash, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 
 from .. import htmx, tasks
 from ..delivery.messages import invoice_context
 from ..domain import invoicing, money
 from . import issue_form
-from .access import get_service
+from .access import actor, current_merchant, get_service, requires
 
 bp = Blueprint("issue", __name__, url_prefix="/invoices")
 
-
-@bp.before_request
-@login_required
-def require_login():
-    """Every page here belongs to a logged-in merchant."""
 
 
 
@@ -27,20 +21,23 @@ def render_form(form, status=200):
 
 
 @bp.get("/new")
+@requires("issue")
 def new():
     """The empty form, or one filled from the query string (a service picked without JS)."""
-    return render_form(issue_form.build(current_user, request.args or None))
+    return render_form(issue_form.build(current_merchant, request.args or None))
 
 
 @bp.get("/new/fields")
+@requires("issue")
 def fields():
     """The chosen service's header and requisite fields (swapped in when the service changes)."""
     get_service(request.args.get("service", type=int))
-    form = issue_form.build(current_user, request.args)
+    form = issue_form.build(current_merchant, request.args)
     return render_template("issue/_requisites.html", form=form)
 
 
 @bp.get("/new/commission")
+@requires("issue")
 def commission():
     """The estimated commission and the card total for the amount typed so far."""
     service = get_service(request.args.get("service", type=int))
@@ -53,23 +50,25 @@ def commission():
 
 
 @bp.post("/preview")
+@requires("issue")
 def preview():
     """«Просмотр»: the invoice exactly as the payer will get it; nothing is created."""
-    form = issue_form.build(current_user, request.form)
+    form = issue_form.build(current_merchant, request.form)
     if not form.validate():
         return render_form(form, 422)
-    invoice = invoicing.draft_invoice(current_user, form.chosen, **form.issue_values())
+    invoice = invoicing.draft_invoice(current_merchant, form.chosen, **form.issue_values())
     return htmx.page_or_fragment("issue/preview.html", "issue/_preview.html", "dialog-slot",
                                  form=form, **invoice_context(invoice))
 
 
 @bp.post("")
+@requires("issue")
 def create():
     """«Выставить»: issue the invoice, queue its e-mail and SMS, show it."""
-    form = issue_form.build(current_user, request.form)
+    form = issue_form.build(current_merchant, request.form)
     if not form.validate():
         return render_form(form, 422)
-    invoice, rows = invoicing.issue_invoice(current_user, form.chosen, **form.issue_values())
+    invoice, rows = invoicing.issue_invoice(current_merchant, form.chosen, actor=actor(), **form.issue_values())
     tasks.send(rows)
     flash(_("Счет № %(n)s выставлен", n=invoice.number), "success")
     if invoice.payer_phone and not any(row.channel == "sms" for row in rows):

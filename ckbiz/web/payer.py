@@ -47,7 +47,7 @@ def payer_page(invoice, status=200):
 def show(token):
     """The invoice as the payer sees it; the first view is recorded for the merchant."""
     invoice = get_invoice_by_token(token)
-    merchant_looking = current_user.is_authenticated and current_user.id == invoice.merchant_id
+    merchant_looking = current_user.is_authenticated and current_user.merchant_id == invoice.merchant_id
     if invoice.viewed_at is None and not merchant_looking:
         now = utcnow()
         first = (Invoice.update(viewed_at=now)

@@ -2,7 +2,6 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, StringField, ValidationError
 from wtforms.validators import DataRequired, InputRequired, Length
@@ -11,7 +10,7 @@ from .. import htmx
 from ..domain import catalog
 from ..forms import ChoiceField, email_address, strip
 from ..models import Merchant, Service
-from .access import get_service
+from .access import current_merchant, get_service, requires
 from .service_form import ServiceForm
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -52,16 +51,12 @@ class RenameForm(FlaskForm):
         Length(max=MAX_NAME, message=_l("Не длиннее 199 символов"))])
 
 
-@bp.before_request
-@login_required
-def require_login():
-    """Settings belong to a logged-in merchant."""
-
 
 @bp.route("", methods=["GET", "POST"])
+@requires("settings")
 def index():
     """«Основные данные» (§7.2)."""
-    merchant = current_user
+    merchant = current_merchant
     form = MainForm(obj=merchant if request.method == "GET" else None)
     if request.method == "GET":
         form.default_validity_hours.data = (merchant.default_validity_hours
@@ -79,12 +74,14 @@ def index():
 
 
 @bp.get("/services")
+@requires("settings")
 def services():
     """«Услуги» (§7.4): the merchant's services with their organisation and ИНН."""
-    return render_template("settings/services.html", services=catalog.services_of(current_user))
+    return render_template("settings/services.html", services=catalog.services_of(current_merchant))
 
 
 @bp.route("/services/<int:service_id>/rename", methods=["GET", "POST"])
+@requires("settings")
 def rename(service_id):
     """The pencil's dialog (§7.4.2): a new display name, «Изменить» or «Отмена»."""
     service = get_service(service_id)
@@ -108,19 +105,21 @@ def own_services_allowed():
 
 
 @bp.route("/services/new", methods=["GET", "POST"])
+@requires("settings")
 def new_service():
     """A new payee organisation and service of the merchant's own."""
     if not own_services_allowed():
         abort(404)
     form = ServiceForm()
     if form.validate_on_submit():
-        service = catalog.save_service(current_user.id, *form.cleaned)
+        service = catalog.save_service(current_merchant.id, *form.cleaned)
         flash(_("Услуга «%(name)s» добавлена", name=service.display_name), "success")
         return redirect(url_for("settings.services"), 303)
     return render_template("settings/service_form.html", form=form, service=None), 422 if form.errors else 200
 
 
 @bp.route("/services/<int:service_id>", methods=["GET", "POST"])
+@requires("settings")
 def edit_service(service_id):
     """Edit a service; invoices already issued keep what they were issued with."""
     if not own_services_allowed():
@@ -131,7 +130,7 @@ def edit_service(service_id):
     if request.method == "GET":
         form.fill_from(service)
     if form.validate_on_submit():
-        catalog.save_service(current_user.id, *form.cleaned, existing=service)
+        catalog.save_service(current_merchant.id, *form.cleaned, existing=service)
         flash(_("Услуга «%(name)s» сохранена", name=form.display_name.data), "success")
         return redirect(url_for("settings.services"), 303)
     return render_template("settings/service_form.html", form=form, service=service), 422 if form.errors else 200

@@ -1,0 +1,72 @@
+"""Where a user is logged in: each login is a row; the cookie holds only a random token,
+the row its digest. Ending a session deletes its row, so its cookie finds nobody."""
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+
+from ..database import utcnow
+from ..models import Merchant, User, UserSession
+
+# last_seen_at is written at most this often, so a busy page is not a write per request.
+TOUCH_EVERY = timedelta(minutes=1)
+MAX_AGENT = 255
+
+
+def digest(token):
+    """What the table keeps of a session token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_session(user, address, user_agent):
+    """A new session of the user; returns (its row, the token for the cookie)."""
+    token = secrets.token_urlsafe(32)
+    row = UserSession.create(user=user.id, token_hash=digest(token), address=address or "",
+                             user_agent=(user_agent or "")[:MAX_AGENT])
+    return row, token
+
+
+def _lifetimes():
+    """(idle, absolute) lifetimes of a session, from SESSION_IDLE_MINUTES and SESSION_MAX_DAYS."""
+    config = current_app.config
+    return timedelta(minutes=int(config["SESSION_IDLE_MINUTES"])), timedelta(days=int(config["SESSION_MAX_DAYS"]))
+
+
+def find(token):
+    """The live session of this token with its user and merchant, or None.
+
+    A session unused past the idle lifetime, or older than the absolute one, is ended here.
+    """
+    if not token:
+        return None
+    row = (UserSession.select(UserSession, User, Merchant).join(User).join(Merchant)
+           .where(UserSession.token_hash == digest(token)).get_or_none())
+    if row is None:
+        return None
+    now = utcnow()
+    idle, absolute = _lifetimes()
+    if row.last_seen_at < now - idle or row.created_at < now - absolute:
+        UserSession.delete().where(UserSession.id == row.id).execute()
+        return None
+    if row.last_seen_at < now - TOUCH_EVERY:
+        UserSession.update(last_seen_at=now).where(UserSession.id == row.id).execute()
+        row.last_seen_at = now
+    return row
+
+
+def of_users(user_ids):
+    """The sessions of these users, most recently used first, each with its user."""
+    return list(UserSession.select(UserSession, User).join(User).where(UserSession.user.in_(user_ids))
+                .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc()))
+
+
+def end(session_id, user_ids):
+    """End one session if it belongs to one of these users; returns whether it did."""
+    return bool(UserSession.delete().where(UserSession.id == session_id, UserSession.user.in_(user_ids))
+                .execute())
+
+
+def end_others(user, keep):
+    """End every session of the user but `keep`; returns how many ended."""
+    return UserSession.delete().where(UserSession.user == user.id, UserSession.id != keep.id).execute()
