@@ -18,7 +18,7 @@ def make_invoice(app, merchant, key="34234234", amount_kop=20000, phone="9026376
                        "value": key if f["key"] else "x"} for f in service.fields]
         invoice, rows = invoicing.issue_invoice(
             merchant, service, payer_phone=phone, payer_email=email, requisites=requisites,
-            comment="", amount_kop=amount_kop, validity_hours=hours)
+            comment="", amount_kop=amount_kop, validity_hours=hours, actor="")
         tasks.send(rows)
         if changes:
             Invoice.update(**changes).where(Invoice.id == invoice.id).execute()

@@ -123,7 +123,7 @@ def issue_many(app, merchant, amounts, statuses):
         for amount, status in zip(amounts, statuses):
             invoice, _ = invoicing.issue_invoice(
                 merchant, service, payer_phone=None, payer_email=None, requisites=requisites, comment="",
-                amount_kop=amount, validity_hours=24)
+                amount_kop=amount, validity_hours=24, actor="")
             Invoice.update(status=status).where(Invoice.id == invoice.id).execute()
 
 
