@@ -189,3 +189,17 @@ def test_without_a_mail_server_mail_lands_in_the_outbox(app, logged_in, merchant
     content = open(os.path.join(outbox, name), "rb").read().decode("utf-8", "replace")
     assert name.endswith(".eml") and "payer@example.com" in content
     assert delivery_rows(app, invoice)[0].state == "sent"
+
+
+def test_a_sender_with_a_cyrillic_domain_goes_out_in_idna(app, logged_in, merchant, smtp):
+    """SMTP without SMTPUTF8 takes only ASCII: the envelope carries the domain in IDNA, and the
+    From header holds the same address, which a mail client shows back in Cyrillic."""
+    app.config["MAIL_DEFAULT_SENDER"] = "ckbiz <noreply@почта.рф>"
+    invoice = issue(app, logged_in, merchant)
+    [(sender, rcpts, message)] = smtp.messages
+    assert sender == "noreply@xn--80a1acny.xn--p1ai" and rcpts == ["payer@example.com"]
+    [address] = message["From"].addresses
+    assert address.display_name == "ckbiz"
+    assert f"{address.username}@{address.domain.encode('ascii').decode('idna')}" == "noreply@почта.рф"
+    assert delivery_rows(app, invoice)[0].state == "sent"
+

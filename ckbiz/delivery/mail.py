@@ -46,6 +46,8 @@ def build(subject, recipient, text, html, message_id):
     if any(c in value for value in (raw_sender, recipient, message_id) for c in "\r\n"):
         raise MailError("line breaks in a header: refused", retryable=False)
     name, sender = parseaddr(raw_sender)
+    # The envelope is ASCII too (no SMTPUTF8): a Cyrillic domain goes out in IDNA, as in From.
+    sender = _ascii_address(sender)
     recipient = _ascii_address(recipient)
     # Both parts are base64, which has no "." or "_": this boundary cannot occur in them,
     # so the writer need not search the parts for it (a regex compiled per message).
@@ -53,7 +55,7 @@ def build(subject, recipient, text, html, message_id):
     message.attach(MIMEText(text, "plain", "utf-8", policy=POLICY))
     message.attach(MIMEText(html, "html", "utf-8", policy=POLICY))
     message["Subject"] = Header(" ".join(subject.split()), "utf-8")
-    message["From"] = formataddr((name, _ascii_address(sender)), "utf-8")
+    message["From"] = formataddr((name, sender), "utf-8")
     message["To"] = recipient
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = message_id
