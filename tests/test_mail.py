@@ -1,4 +1,5 @@
 """Invoice e-mail (§4.8) through a real SMTP server, and what happens when it fails."""
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -8,7 +9,7 @@ from ckbiz.delivery import runner as outbox_runner
 from ckbiz.database import utcnow
 from ckbiz.extensions import db
 from ckbiz.models import Delivery, Invoice, Merchant, Service
-from conftest import csrf_token, free_port
+from conftest import SmtpRecorder, csrf_token, free_port
 
 
 @pytest.fixture
@@ -203,3 +204,41 @@ def test_a_sender_with_a_cyrillic_domain_goes_out_in_idna(app, logged_in, mercha
     assert f"{address.username}@{address.domain.encode('ascii').decode('idna')}" == "noreply@почта.рф"
     assert delivery_rows(app, invoice)[0].state == "sent"
 
+
+class ClosingAfterOneMessage(SmtpRecorder):
+    """A server that takes one message per connection: the second MAIL FROM is answered 421
+    and the connection closed, as servers capping messages per connection do."""
+
+    def __init__(self):
+        super().__init__()
+        self.mails = {}
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        self.mails[session.peer] = self.mails.get(session.peer, 0) + 1
+        if self.mails[session.peer] > 1:
+            asyncio.get_running_loop().call_soon(server.transport.close)  # after the reply is written
+            return "421 4.7.0 one message per connection, closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+
+def test_a_kept_connection_answered_421_is_replaced_in_the_same_attempt(app, logged_in, merchant):
+    """421 means this connection is closing, not that the server refuses mail: the next message
+    goes out at once on a new connection, with no backoff and no attempt spent."""
+    from aiosmtpd.controller import Controller
+
+    server = ClosingAfterOneMessage()
+    controller = Controller(server, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_TIMEOUT=2)
+        first = issue(app, logged_in, merchant, **{"req-account": "111"})
+        second = issue(app, logged_in, merchant, **{"req-account": "222"})
+    finally:
+        controller.stop()
+    [row] = delivery_rows(app, second)
+    assert (row.state, row.attempts, row.last_error) == ("sent", 1, "")
+    assert len(server.messages) == 2 and server.peers[0] != server.peers[1]
+    assert [m["Message-ID"] for _, _, m in server.messages] == [
+        delivery_rows(app, first)[0].message_id, delivery_rows(app, second)[0].message_id]

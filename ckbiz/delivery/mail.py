@@ -108,12 +108,12 @@ def _send_over_smtp(config, sender, recipients, data):
     if smtp is not None:
         try:
             smtp.sendmail(sender, recipients, data)
-        except smtplib.SMTPServerDisconnected:
-            # The server closed the kept connection before taking the message: a fresh one.
+        except BaseException as exc:
             _close(smtp)
-        except BaseException:
-            _close(smtp)
-            raise
+            if not _closing(exc):
+                raise
+            # The server closed, or is closing, the kept connection without taking the
+            # message: that says nothing about the server; send it on a fresh one now.
         else:
             return _keep(key, smtp)
     smtp = _open(config)
@@ -123,6 +123,20 @@ def _send_over_smtp(config, sender, recipients, data):
         _close(smtp)
         raise
     _keep(key, smtp)
+
+
+def _closing(exc):
+    """True when the error says the connection is gone, or going, rather than the message refused.
+
+    421 is "service not available, closing the transmission channel": servers answer it
+    to a connection that has sent its quota of messages or idled too long, at MAIL,
+    RCPT or DATA; smtplib closes its end on it.
+    """
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return True
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return any(code == 421 for code, _ in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == 421
 
 
 def _open(config):
