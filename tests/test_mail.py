@@ -242,3 +242,39 @@ def test_a_kept_connection_answered_421_is_replaced_in_the_same_attempt(app, log
     assert len(server.messages) == 2 and server.peers[0] != server.peers[1]
     assert [m["Message-ID"] for _, _, m in server.messages] == [
         delivery_rows(app, first)[0].message_id, delivery_rows(app, second)[0].message_id]
+
+
+def test_a_comment_longer_than_an_smtp_line_arrives_whole(app, logged_in, merchant, smtp):
+    """A thousand Cyrillic letters on one line are 2000 octets, past SMTP's 1000 per line."""
+    comment = "Ж" * 1000
+    invoice = issue(app, logged_in, merchant, comment=comment)
+    assert delivery_rows(app, invoice)[0].state == "sent"
+    [(_, _, message)] = smtp.messages
+    assert comment in message.get_body(("plain",)).get_content()
+    assert comment in message.get_body(("html",)).get_content()
+
+
+def test_messages_are_flask_mail_messages_and_what_smtp_cannot_carry_is_refused_for_good(app, smtp):
+    """Without SMTPUTF8 a non-ASCII local part cannot be written, and a line break in a header
+    would add one: retrying cannot help either, so neither is retryable and nothing is sent."""
+    import flask_mail
+
+    from ckbiz.delivery import mail as mailer
+
+    with app.app_context():
+        message = mailer.build("Счет", "payer@пример.рф", "text", "<p>html</p>", "<x@ckbiz>")
+        assert isinstance(message, flask_mail.Message) and message.msgId == "<x@ckbiz>"
+        assert message.recipients == ["payer@xn--e1afmkfd.xn--p1ai"]
+        with pytest.raises(mailer.MailError) as refused:
+            mailer.build("Счет", "иван@example.com", "text", "<p>html</p>", "<x@ckbiz>")
+        assert not refused.value.retryable
+        app.config["MAIL_DEFAULT_SENDER"] = "ckbiz <почта@example.com>"
+        with pytest.raises(mailer.MailError) as refused:
+            mailer.build("Счет", "payer@example.com", "text", "<p>html</p>", "<x@ckbiz>")
+        assert not refused.value.retryable
+        # Past the builder, Flask-Mail's own check still stops a line break before DATA.
+        message.recipients = ["payer@example.com\r\nBcc: evil@example.com"]
+        with pytest.raises(mailer.MailError) as refused:
+            mailer.send(message)
+        assert not refused.value.retryable and "line breaks" in str(refused.value)
+    assert smtp.messages == []
