@@ -122,7 +122,9 @@ class TimedConnection(Connection):
 
     def __init__(self, config):
         """Flask-Mail's settings read from `config` now; the connection is opened by open()."""
-        super().__init__(extensions.mail.init_mail(config, current_app.debug, current_app.testing))
+        # MAIL_DEBUG would default to app.debug: smtplib's dialogue, AUTH included, on
+        # stderr whenever the app runs in debug mode. Only when MAIL_DEBUG asks for it.
+        super().__init__(extensions.mail.init_mail(config, False, current_app.testing))
         self.timeout = config["MAIL_TIMEOUT"]
 
     def configure_host(self):
