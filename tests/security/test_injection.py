@@ -314,8 +314,8 @@ def test_the_mail_builder_keeps_any_subject_on_one_header_line(app, subject):
     from ckbiz.delivery import mail as mailer
 
     with app.app_context():
-        built = mailer.build(subject, "payer@example.com", "text", "<p>html</p>", "<x@ckbiz>")
-    message = email.message_from_bytes(built.data, policy=policy.default)
+        built = mailer.build(subject, "payer@example.com", "text", "<p>html</p>", "<x@ckbiz>").as_bytes()
+    message = email.message_from_bytes(built, policy=policy.default)
     assert message["Bcc"] is None and message.get_all("To") == ["payer@example.com"]
     assert "Bcc: evil@example.com" in message["Subject"] and "\n" not in message["Subject"]
 
