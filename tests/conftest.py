@@ -114,6 +114,14 @@ def auth(client):
     return AuthActions(client)
 
 
+@pytest.fixture
+def logged_in(client, auth, merchant):
+    """The test client, logged in as the merchant through the real login form."""
+    # A login that silently failed would let a test of a refusal pass for the wrong reason.
+    assert auth.login().status_code == 303
+    return client
+
+
 def free_port():
     """A TCP port nobody listens on right now."""
     import socket

@@ -8,12 +8,6 @@ from ckbiz.models import Delivery, Invoice, InvoiceEvent, Service
 from conftest import csrf_token
 
 
-@pytest.fixture
-def logged_in(client, auth, merchant):
-    auth.login()
-    return client
-
-
 def services(app, merchant):
     with app.app_context(), db.connection_context():
         return list(Service.of(merchant))
