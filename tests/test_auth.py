@@ -3,7 +3,7 @@ import pytest
 
 from ckbiz.extensions import db
 from ckbiz.models import Merchant
-from conftest import PASSWORD, csrf_token
+from conftest import PASSWORD, csrf_token, last_sms, register_phone
 
 
 @pytest.mark.parametrize("phone", ["9161234567", "+7 916 123-45-67", "89161234567",
@@ -84,18 +84,6 @@ def test_disabled_merchant_cannot_log_in(app, auth, merchant):
 def test_registration_is_closed_by_default(client):
     assert client.get("/register").status_code == 404
     assert "Зарегистрироваться" not in client.get("/login").get_data(as_text=True)
-
-
-def register_phone(app, client, phone):
-    """Step one as a person does it: phone, the code from the picture."""
-    from test_recovery import captcha
-    token = csrf_token(client, "/register")
-    return client.post("/register", data={"csrf_token": token, "step": "phone", "phone": phone,
-                                          "captcha": captcha(app, client)})
-
-
-def last_sms(app):
-    return open(app.instance_path + "/sms.log", encoding="utf-8").read().splitlines()[-1]
 
 
 def test_open_registration_confirms_the_phone_by_sms_first(app, client):
