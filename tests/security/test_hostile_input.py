@@ -4,8 +4,7 @@ import pytest
 from ckbiz.extensions import db
 from ckbiz.models import Service
 from conftest import csrf_token
-from security_helpers import table_counts
-from test_injection import ORGANISATION
+from security_helpers import ORGANISATION, table_counts
 
 HUGE = "9" * 25  # past any 64-bit integer: SQLite cannot even bind it
 
