@@ -11,6 +11,7 @@ import tempfile
 os.environ.setdefault("CKBIZ_INSTANCE_PATH", tempfile.mkdtemp(prefix="ckbiz-tests-"))
 
 import pytest  # noqa: E402
+import sms_gateway  # noqa: E402
 
 from ckbiz import create_app, database  # noqa: E402
 from ckbiz.domain import guards  # noqa: E402
@@ -159,6 +160,13 @@ def sms_lines(app):
 def last_sms(app):
     """The latest SMS the console backend sent."""
     return sms_lines(app)[-1]
+
+
+@pytest.fixture
+def provider():
+    """A fake SMS.ru/SMSC gateway on 127.0.0.1 (tests/sms_gateway.py), stopped after the test."""
+    with sms_gateway.serve() as fake:
+        yield fake
 
 
 def free_port():

@@ -1,6 +1,6 @@
 """The SMS gateway misbehaving under a real worker: HTTP 500, 429 and a hang are retried with
 backoff until one SMS goes out; a rejection, or an outage longer than the retry budget,
-ends as a failed delivery the merchant can see. The gateway is tests/test_sms.py's local
+ends as a failed delivery the merchant can see. The gateway is tests/sms_gateway.py's local
 server speaking the SMS.ru protocol."""
 import time
 
@@ -10,9 +10,7 @@ from faultkit import Browser, error_of, invoice_page, queue, rows, service_id  #
 from ckbiz.delivery.runner import MAX_ATTEMPTS
 from conftest import free_port
 from live import environment, wait_for, web, worker
-from test_sms import API_KEY, NUMBER, provider, smsru_number_error, smsru_ok  # noqa: F401
-
-PHONE = "9255070602"
+from sms_gateway import API_KEY, NUMBER, PHONE, smsru_number_error, smsru_ok
 
 
 @pytest.fixture
