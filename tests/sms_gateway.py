@@ -6,6 +6,7 @@ starts one per test.
 """
 import json
 import threading
+import time
 from collections import deque
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,7 +25,8 @@ class FakeProvider:
         """No requests yet, nothing scripted."""
         self.requests = []
         self.script = deque()
-        self.release = threading.Event()
+        self.release = threading.Event()  # ends every hang
+        self.let_go = threading.Event()  # sends every held answer
         self.url = None
 
     def reply(self, body, status=200):
@@ -35,12 +37,16 @@ class FakeProvider:
         """Queue a request that is read but never answered until teardown."""
         self.script.append(("hang", None, None))
 
+    def hold(self, body, status=200):
+        """Queue an answer sent only once `let_go` is set: a gateway exactly as slow as the test needs."""
+        self.script.append(("hold", status, body))
+
 
 class Handler(BaseHTTPRequestHandler):
     """Records each POST and plays the next scripted answer."""
 
     def do_POST(self):
-        """Record the form, then answer, hang or 404 as scripted."""
+        """Record the form and when it came, then answer, hang, hold or 404 as scripted."""
         fake = self.server.fake
         raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         form = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
@@ -49,6 +55,7 @@ class Handler(BaseHTTPRequestHandler):
             "content_type": self.headers.get("Content-Type"),
             "fields": {key: values[0] for key, values in form.items()},
             "repeated": [key for key, values in form.items() if len(values) > 1],
+            "at": time.time(),
         })
         if self.path not in PATHS:
             return self._answer(404, {"error": "no such method"})
@@ -56,6 +63,8 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "hang":
             fake.release.wait(30)
             return
+        if kind == "hold":
+            fake.let_go.wait(30)
         self._answer(status, body)
 
     def _answer(self, status, body):
@@ -87,6 +96,7 @@ def serve():
         yield fake
     finally:
         fake.release.set()
+        fake.let_go.set()
         server.shutdown()
         server.server_close()
         thread.join(5)
