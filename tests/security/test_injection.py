@@ -49,11 +49,10 @@ def newest(app, model):
 
 
 @pytest.fixture
-def cabinet(app, client, auth, merchant, smtp):
+def cabinet(app, logged_in, smtp):
     """A logged-in merchant allowed its own services; the merchant's name is set by test."""
     app.config["MERCHANT_SERVICES"] = "self"
-    auth.login()
-    return client
+    return logged_in
 
 
 def every_page(client, invoice, service_id, payload):
