@@ -118,7 +118,7 @@ def test_a_slow_gateway_keeps_its_lease_so_the_sweeper_sends_no_second_sms(app, 
     """The gateway accepts only after a lease sized for e-mail alone (3 × MAIL_TIMEOUT + the
     grace) has run out, well within SMS_TIMEOUT; a sweep meanwhile must not take the row as
     lost and send the payer a second SMS."""
-    mail_timeout, grace = 1, 1
+    mail_timeout, grace = 0.5, 1
     provider.hold(smsru_ok("slow-1"))
     with live_cabinet(app, merchant, queue, provider, tmp_path, SMS_TIMEOUT=20, MAIL_TIMEOUT=mail_timeout,
                       DELIVERY_LEASE_SECONDS=grace) as cabinet:
