@@ -12,12 +12,6 @@ from ckbiz.models import Delivery, Invoice, Merchant, Service
 from conftest import SmtpRecorder, csrf_token, free_port
 
 
-@pytest.fixture
-def logged_in(client, auth, merchant):
-    auth.login()
-    return client
-
-
 def issue(app, client, merchant, **overrides):
     with app.app_context(), db.connection_context():
         service = Service.of(merchant).first()

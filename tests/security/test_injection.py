@@ -11,7 +11,7 @@ from ckbiz.extensions import db
 from ckbiz.models import Delivery, Invoice, Merchant, Service
 from conftest import csrf_token
 from factories import make_invoice
-from security_helpers import intruder, issue_data, table_counts  # noqa: F401 (intruder is a fixture)
+from security_helpers import ORGANISATION, intruder, issue_data, table_counts  # noqa: F401 (intruder is a fixture)
 
 HTML_PAYLOADS = [
     "<script>alert(1)</script>",
@@ -20,9 +20,6 @@ HTML_PAYLOADS = [
     'hx-get="/logout" hx-on:click="alert(1)"',
 ]
 CRLF = "a\r\nBcc: evil@example.com"
-ORGANISATION = {"inn": "7707083893", "kpp": "773601001", "account": "40702810500000001234",
-                "bik": "044525225", "corr_account": "30101810400000000225", "percent": "1",
-                "minimum": "0", "maximum": ""}
 
 
 def own_service(client, text, **overrides):
@@ -52,11 +49,10 @@ def newest(app, model):
 
 
 @pytest.fixture
-def cabinet(app, client, auth, merchant, smtp):
+def cabinet(app, logged_in, smtp):
     """A logged-in merchant allowed its own services; the merchant's name is set by test."""
     app.config["MERCHANT_SERVICES"] = "self"
-    auth.login()
-    return client
+    return logged_in
 
 
 def every_page(client, invoice, service_id, payload):
