@@ -20,6 +20,7 @@ os.environ["CKBIZ_HUEY_URL"] = f"sqlite:///{QUEUE}"
 
 from ckbiz import create_app, tasks  # noqa: E402
 from ckbiz.database import utcnow  # noqa: E402
+from ckbiz.delivery.mail import envelope_sender  # noqa: E402
 from ckbiz.delivery.messages import email  # noqa: E402
 from ckbiz.domain import lifecycle  # noqa: E402
 from ckbiz.domain.outbox import add  # noqa: E402
@@ -147,6 +148,7 @@ def deliveries(folder, messages, port, store):
         for row in rows:
             tasks.send_delivery(row.id)
         sample = email(rows[0], Invoice.get_by_id(rows[0].invoice_id))
+        sample = (envelope_sender(sample), sample.as_bytes())  # what smtplib resends
     rates = []
     for send in (_worker_sends, _smtplib_sends):
         counter = Counter(store)
@@ -174,7 +176,8 @@ def _worker_sends(env, folder, sample, messages, port, counter):
 def _smtplib_sends(env, folder, sample, messages, port, counter):
     # In a process of its own, like the worker, so it does not share a GIL with the server.
     with multiprocessing.get_context("fork").Pool(1) as pool:
-        pool.apply(_smtplib_rate, (port, sample.sender, sample.data, messages))
+        sender, data = sample
+        pool.apply(_smtplib_rate, (port, sender, data, messages))
 
 
 def _smtplib_rate(port, sender, data, messages):

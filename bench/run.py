@@ -1,6 +1,7 @@
 """Every hot path of ckbiz next to a bare baseline, on the same data, in one run.
 
 python bench/run.py [--invoices N] [--seconds S] [--emails M] [--due D] [--no-postgres] [--short]
+                    [--only emails]
 
 Builds a database of N invoices over ten merchants (timing `demo`), starts ckbiz and the
 bare app (bench/bare_app.py) under gunicorn with 2 sync workers and loads the history,
@@ -8,6 +9,7 @@ payer and issuing paths with wrk; times the expiry job on D overdue invoices aga
 UPDATE and the worker's e-mail against smtplib (M messages into one aiosmtpd); reads the web
 workers' memory; then repeats the pages on PostgreSQL with 4 web processes and RedisHuey.
 Prints a Markdown table. Loopback only; every request must succeed or the run fails.
+`--only emails` runs the two e-mail rows alone (no invoice database, pages or PostgreSQL).
 """
 import argparse
 import os
@@ -100,6 +102,7 @@ def _rate(rps, p50, p99):
 
 
 def sqlite_rows(args):
+    """The rows on SQLite: `demo`, the pages, the expiry job and the e-mail."""
     folder = os.path.join(args.data, str(args.invoices))
     os.makedirs(folder, exist_ok=True)
     database = f"{folder}/ckbiz.db"
@@ -111,6 +114,12 @@ def sqlite_rows(args):
     ours, raw = jobs.expiry(os.path.join(args.data, f"expiry-{args.due}"), args.due)
     rows.append((f"expiry job, {args.due:,} overdue invoices", f"{ours:.2f} s", f"{raw:.2f} s (raw UPDATE)",
                  f"{ours / raw:.1f}×", "≤ 2×", ours <= 2 * raw))
+    return rows + email_rows(args)
+
+
+def email_rows(args):
+    """The worker's e-mail against smtplib, into a storing server and into a sink."""
+    rows = []
     for store, server in ((True, "a storing server"), (False, "a sink")):
         ours, bare = jobs.deliveries(os.path.join(args.data, f"mail-{args.emails}"), args.emails, free_port(), store)
         rows.append((f"{args.emails:,} e-mails, one worker, into {server}", f"{ours:.0f} msg/s",
@@ -140,15 +149,21 @@ def main():
     parser.add_argument("--short", action="store_true",
                         help="what CI runs so the benchmark cannot rot: 20,000 invoices, 2 s a page, "
                              "500 e-mails, 5,000 overdue invoices")
+    parser.add_argument("--only", choices=["emails"],
+                        help="one part alone: emails = the worker's e-mail rows (--emails M messages each)")
     parser.add_argument("--data", default=os.path.join(HERE, ".data"))
     args = parser.parse_args()
     if args.short:
         args.invoices, args.seconds, args.emails, args.due = 20_000, 2, 500, 5_000
-    rows = sqlite_rows(args)
-    if not args.no_postgres:
-        rows += postgres_rows(args)
-    print(f"\n{args.invoices:,} invoices over 10 merchants; gunicorn sync workers; wrk -t2 -c8 -d{args.seconds}s; "
-          f"{os.cpu_count()} CPUs\n")
+    if args.only == "emails":
+        rows = email_rows(args)
+        print(f"\n{args.emails:,} e-mails each way; {os.cpu_count()} CPUs\n")
+    else:
+        rows = sqlite_rows(args)
+        if not args.no_postgres:
+            rows += postgres_rows(args)
+        print(f"\n{args.invoices:,} invoices over 10 merchants; gunicorn sync workers; wrk -t2 -c8 -d{args.seconds}s; "
+              f"{os.cpu_count()} CPUs\n")
     print("| measure | ckbiz | bare | ratio | goal | met |")
     print("|---|---|---|---|---|---|")
     for name, ours, bare, ratio, goal, met in rows:

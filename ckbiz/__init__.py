@@ -7,7 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import cli, config, database, formatting, htmx, models, tasks, web
-from .extensions import babel, csrf, db, instance_path, login
+from .extensions import babel, csrf, db, instance_path, login, mail
 
 
 def create_app(test_config=None):
@@ -35,6 +35,7 @@ def create_app(test_config=None):
     csrf.init_app(app)
     babel.init_app(app, locale_selector=lambda: "ru")
     login.init_app(app)
+    mail.init_app(app)
     if app.config["PROXY_COUNT"]:
         n = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)

@@ -20,8 +20,8 @@ SQLITE_PRAGMAS = {
 # Connections outlive requests: opening one (and, on SQLite, setting its pragmas)
 # cost more than all the queries of a history page. Idle ones are renewed after
 # STALE_SECONDS so a restarted PostgreSQL is not remembered for long.
-POOLED = {"sqlite": "sqlite+pool", "sqliteext": "sqliteext+pool", "postgres": "postgres+pool",
-          "postgresql": "postgresql+pool", "postgresext": "postgresext+pool"}
+POOLED = {"sqlite": "sqlite+pool", "postgres": "postgres+pool", "postgresql": "postgresql+pool",
+          "postgresext": "postgresext+pool", "postgresqlext": "postgresqlext+pool"}
 STALE_SECONDS = 300
 
 

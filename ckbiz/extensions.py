@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from flask_babel import Babel
 from flask_login import LoginManager
+from flask_mail import Mail
 from flask_wtf.csrf import CSRFProtect
 from huey import RedisHuey, SqliteHuey
 from peewee import DatabaseProxy
@@ -19,6 +20,8 @@ db = DatabaseProxy()
 login = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Builds every e-mail (flask_mail.Message reads its settings); delivery/mail.py sends them.
+mail = Mail()
 
 
 def instance_path():

@@ -11,8 +11,10 @@ import tempfile
 os.environ.setdefault("CKBIZ_INSTANCE_PATH", tempfile.mkdtemp(prefix="ckbiz-tests-"))
 
 import pytest  # noqa: E402
+import sms_gateway  # noqa: E402
 
 from ckbiz import create_app, database  # noqa: E402
+from ckbiz.domain import guards  # noqa: E402
 from ckbiz.extensions import db, huey  # noqa: E402
 from ckbiz.models import MODELS  # noqa: E402
 
@@ -112,6 +114,59 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+@pytest.fixture
+def logged_in(client, auth, merchant):
+    """The test client, logged in as the merchant through the real login form."""
+    # A login that silently failed would let a test of a refusal pass for the wrong reason.
+    assert auth.login().status_code == 303
+    return client
+
+
+def captcha(app, client, answer="12345"):
+    """What a person does: look at the picture (here: we know what it says) and keep the session."""
+    client.get("/captcha.png")
+    with app.app_context(), db.connection_context():
+        key = guards.remember_captcha(answer)
+    with client.session_transaction() as session:
+        session["captcha"] = key
+    return answer
+
+
+def recover(app, client, phone="9161234567", answer=None, solve=True):
+    """«Вспомнить пароль» as a person does it: the phone and the code from the picture."""
+    token = csrf_token(client, "/recover")
+    real = captcha(app, client) if solve else None
+    return client.post("/recover", data={"csrf_token": token, "phone": phone,
+                                         "captcha": answer if answer is not None else real or ""})
+
+
+def register_phone(app, client, phone):
+    """Step one of registration as a person does it: phone, the code from the picture."""
+    token = csrf_token(client, "/register")
+    return client.post("/register", data={"csrf_token": token, "step": "phone", "phone": phone,
+                                          "captcha": captcha(app, client)})
+
+
+def sms_lines(app):
+    """Every SMS the console backend has sent, one a line (none yet: an empty list)."""
+    try:
+        return open(app.instance_path + "/sms.log", encoding="utf-8").read().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def last_sms(app):
+    """The latest SMS the console backend sent."""
+    return sms_lines(app)[-1]
+
+
+@pytest.fixture
+def provider():
+    """A fake SMS.ru/SMSC gateway on 127.0.0.1 (tests/sms_gateway.py), stopped after the test."""
+    with sms_gateway.serve() as fake:
+        yield fake
 
 
 def free_port():

@@ -12,12 +12,6 @@ HX_ROW = lambda n: {"HX-Request": "true", "HX-Target": f"invoice-{n}"}  # noqa: 
 HX_DIALOG = {"HX-Request": "true", "HX-Target": "invoice-dialog"}
 
 
-@pytest.fixture
-def logged_in(client, auth, merchant):
-    auth.login()
-    return client
-
-
 def post(client, path, headers=None, **data):
     data.setdefault("csrf_token", csrf_token(client, "/invoices"))
     return client.post(path, data=data, headers=headers or {})

@@ -1,9 +1,15 @@
 """Accounts (§3): login by phone in any spelling, logout, registration, password change."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from ckbiz.extensions import db
-from ckbiz.models import Merchant
-from conftest import PASSWORD, csrf_token
+from ckbiz.models import Delivery, Merchant
+from conftest import PASSWORD, AuthActions, csrf_token, last_sms, register_phone
+from factories import other_merchant
+
+NEW_PASSWORD = "brand new password"
 
 
 @pytest.mark.parametrize("phone", ["9161234567", "+7 916 123-45-67", "89161234567",
@@ -86,18 +92,6 @@ def test_registration_is_closed_by_default(client):
     assert "Зарегистрироваться" not in client.get("/login").get_data(as_text=True)
 
 
-def register_phone(app, client, phone):
-    """Step one as a person does it: phone, the code from the picture."""
-    from test_recovery import captcha
-    token = csrf_token(client, "/register")
-    return client.post("/register", data={"csrf_token": token, "step": "phone", "phone": phone,
-                                          "captcha": captcha(app, client)})
-
-
-def last_sms(app):
-    return open(app.instance_path + "/sms.log", encoding="utf-8").read().splitlines()[-1]
-
-
 def test_open_registration_confirms_the_phone_by_sms_first(app, client):
     app.config["REGISTRATION"] = "open"
     assert "Зарегистрироваться" in client.get("/login").get_data(as_text=True)
@@ -175,6 +169,55 @@ def test_password_change_needs_the_current_one_and_ends_other_sessions(app, auth
     assert other.get("/password").status_code == 302
     assert auth.login(password=PASSWORD).status_code == 422
     assert auth.login(password="brand new password").status_code == 303
+
+
+def moscow_minute():
+    """The time now as the merchant's e-mails write it (the merchant's zone is Moscow by default)."""
+    return datetime.now(ZoneInfo("Europe/Moscow")).strftime("%d.%m.%Y %H:%M") + " (МСК)"
+
+
+def change_password(client, current=PASSWORD, new=NEW_PASSWORD):
+    """The «Сменить пароль» form, as the logged-in merchant sends it."""
+    token = csrf_token(client, "/password")
+    return client.post("/password", data={"current": current, "password": new, "confirm": new,
+                                          "csrf_token": token})
+
+
+def notices_to(smtp, address):
+    """The messages the real SMTP server received for this address."""
+    return [message for _, recipients, message in smtp.messages if address in recipients]
+
+
+def test_a_password_change_is_told_by_e_mail_when_and_without_any_password(logged_in, smtp):
+    """If it was not the merchant who changed it, the notice is how the merchant finds out."""
+    earliest = moscow_minute()
+    assert change_password(logged_in).status_code == 303
+    latest = moscow_minute()
+    [notice] = notices_to(smtp, "shop@example.com")
+    assert notice["Subject"] == "Пароль ЦК Бизнес изменен"
+    text = notice.get_body(("plain",)).get_content()
+    html = notice.get_body(("html",)).get_content()
+    assert earliest in text or latest in text, text
+    for part in (text, html, notice.as_string()):
+        assert PASSWORD not in part and NEW_PASSWORD not in part
+
+
+def test_reset_password_on_the_command_line_is_told_by_e_mail_too(merchant, runner, smtp):
+    result = runner.invoke(args=["reset-password", "9161234567", "--password", NEW_PASSWORD])
+    assert result.exit_code == 0, result.output
+    [notice] = notices_to(smtp, "shop@example.com")
+    assert notice["Subject"] == "Пароль ЦК Бизнес изменен"
+    assert NEW_PASSWORD not in notice.as_string() and NEW_PASSWORD not in notice.get_body(("plain",)).get_content()
+
+
+def test_a_merchant_without_an_e_mail_gets_no_password_notice(app, client, smtp):
+    other_merchant(app)
+    assert AuthActions(client).login("9037778899", "other password").status_code == 303
+    assert change_password(client, current="other password").status_code == 303
+    assert AuthActions(app.test_client()).login("9037778899", NEW_PASSWORD).status_code == 303
+    with app.app_context(), db.connection_context():
+        assert Delivery.select().where(Delivery.kind == "password_changed").count() == 0
+    assert smtp.messages == []
 
 
 def test_long_unicode_passwords_are_not_truncated(app, auth, merchant):

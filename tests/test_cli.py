@@ -120,6 +120,25 @@ def test_demo_is_idempotent_and_builds_the_manuals_service(app, runner, auth):
     assert auth.login(phone="9000000000", password=password).status_code == 303
 
 
+def test_demo_again_with_the_same_password_changes_nothing_a_new_one_ends_the_sessions(app, runner, client, auth):
+    """A deploy script that runs `demo --password X` on every start must not log the merchant out."""
+    def merchant_row():
+        with app.app_context(), db.connection_context():
+            return Merchant.select().where(Merchant.phone == "9000000000").dicts().get()
+
+    assert run(runner, "demo", "--phone", "9000000000", "--password", "demo password 1").exit_code == 0
+    assert auth.login(phone="9000000000", password="demo password 1").status_code == 303
+    assert client.get("/invoices").status_code == 200
+    before = merchant_row()
+    again = run(runner, "demo", "--phone", "9000000000", "--password", "demo password 1")
+    assert again.exit_code == 0, again.output
+    assert client.get("/invoices").status_code == 200
+    assert merchant_row() == before
+    assert run(runner, "demo", "--phone", "9000000000", "--password", "demo password 2").exit_code == 0
+    response = client.get("/invoices")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+
+
 def test_demo_bulk_invoices_spread_over_merchants_in_every_status(app, runner):
     result = run(runner, "demo", "--password", "demo password", "--merchants", "3", "--invoices", "300")
     assert result.exit_code == 0, result.output

@@ -8,12 +8,6 @@ from playhouse.test_utils import count_queries
 from factories import make_invoice, other_merchant
 
 
-@pytest.fixture
-def logged_in(client, auth, merchant):
-    auth.login()
-    return client
-
-
 def page(client, query=""):
     response = client.get("/invoices" + query)
     assert response.status_code == 200

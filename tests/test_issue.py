@@ -8,24 +8,27 @@ from ckbiz.models import Delivery, Invoice, InvoiceEvent, Service
 from conftest import csrf_token
 
 
-@pytest.fixture
-def logged_in(client, auth, merchant):
-    auth.login()
-    return client
-
-
 def services(app, merchant):
     with app.app_context(), db.connection_context():
         return list(Service.of(merchant))
 
 
 def valid_form(client, service_id, **overrides):
-    data = {"csrf_token": csrf_token(client, "/invoices/new"), "service": str(service_id),
+    """A valid «Выставить счет» form, with the CSRF token of the issue page unless one is given."""
+    data = {"service": str(service_id),
             "payer_phone": "+7 902 637-65-77", "payer_email": "payer@example.com",
             "req-account": "34234234", "req-fio": "Иванов Иван", "req-address": "", "req-month": "04.2016",
             "comment": "За апрель", "validity_hours": "24", "amount": "100,00"}
     data.update(overrides)
+    if "csrf_token" not in data:
+        data["csrf_token"] = csrf_token(client, "/invoices/new")
     return data
+
+
+def rows_written(app):
+    """How many invoices, invoice events and outbox rows there are."""
+    with app.app_context(), db.connection_context():
+        return Invoice.select().count(), InvoiceEvent.select().count(), Delivery.select().count()
 
 
 def test_form_shows_the_manuals_sections_and_the_demo_service(logged_in):
@@ -198,8 +201,20 @@ def test_the_invoice_page_is_the_merchants_own(app, client, auth, merchant):
 
 def test_pages_need_login(client):
     response = client.get("/invoices/new")
-    assert response.status_code == 302 and "/login" in response.headers["Location"]
-    assert client.post("/invoices", data={}).status_code in (302, 400)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+
+
+def test_an_anonymous_issue_is_sent_to_login_and_creates_nothing(app, client, merchant):
+    """A whole valid form from someone not logged in: with the CSRF token a browser has (from
+    /login) the login check answers; without a token the CSRF check refuses it first."""
+    form = valid_form(client, services(app, merchant)[0].id, csrf_token=csrf_token(client, "/login"))
+    response = client.post("/invoices", data=form)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+    assert rows_written(app) == (0, 0, 0)
+    del form["csrf_token"]
+    response = client.post("/invoices", data=form)
+    assert response.status_code == 400 and "Форма устарела" in response.get_data(as_text=True)
+    assert rows_written(app) == (0, 0, 0)
 
 
 def test_the_deliveries_table_polls_only_while_something_is_on_its_way(app, logged_in, merchant):

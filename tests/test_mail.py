@@ -1,4 +1,5 @@
 """Invoice e-mail (§4.8) through a real SMTP server, and what happens when it fails."""
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -8,13 +9,7 @@ from ckbiz.delivery import runner as outbox_runner
 from ckbiz.database import utcnow
 from ckbiz.extensions import db
 from ckbiz.models import Delivery, Invoice, Merchant, Service
-from conftest import csrf_token, free_port
-
-
-@pytest.fixture
-def logged_in(client, auth, merchant):
-    auth.login()
-    return client
+from conftest import SmtpRecorder, csrf_token, free_port
 
 
 def issue(app, client, merchant, **overrides):
@@ -189,3 +184,91 @@ def test_without_a_mail_server_mail_lands_in_the_outbox(app, logged_in, merchant
     content = open(os.path.join(outbox, name), "rb").read().decode("utf-8", "replace")
     assert name.endswith(".eml") and "payer@example.com" in content
     assert delivery_rows(app, invoice)[0].state == "sent"
+
+
+def test_a_sender_with_a_cyrillic_domain_goes_out_in_idna(app, logged_in, merchant, smtp):
+    """SMTP without SMTPUTF8 takes only ASCII: the envelope carries the domain in IDNA, and the
+    From header holds the same address, which a mail client shows back in Cyrillic."""
+    app.config["MAIL_DEFAULT_SENDER"] = "ckbiz <noreply@почта.рф>"
+    invoice = issue(app, logged_in, merchant)
+    [(sender, rcpts, message)] = smtp.messages
+    assert sender == "noreply@xn--80a1acny.xn--p1ai" and rcpts == ["payer@example.com"]
+    [address] = message["From"].addresses
+    assert address.display_name == "ckbiz"
+    assert f"{address.username}@{address.domain.encode('ascii').decode('idna')}" == "noreply@почта.рф"
+    assert delivery_rows(app, invoice)[0].state == "sent"
+
+
+class ClosingAfterOneMessage(SmtpRecorder):
+    """A server that takes one message per connection: the second MAIL FROM is answered 421
+    and the connection closed, as servers capping messages per connection do."""
+
+    def __init__(self):
+        super().__init__()
+        self.mails = {}
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        self.mails[session.peer] = self.mails.get(session.peer, 0) + 1
+        if self.mails[session.peer] > 1:
+            asyncio.get_running_loop().call_soon(server.transport.close)  # after the reply is written
+            return "421 4.7.0 one message per connection, closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+
+def test_a_kept_connection_answered_421_is_replaced_in_the_same_attempt(app, logged_in, merchant):
+    """421 means this connection is closing, not that the server refuses mail: the next message
+    goes out at once on a new connection, with no backoff and no attempt spent."""
+    from aiosmtpd.controller import Controller
+
+    server = ClosingAfterOneMessage()
+    controller = Controller(server, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_TIMEOUT=2)
+        first = issue(app, logged_in, merchant, **{"req-account": "111"})
+        second = issue(app, logged_in, merchant, **{"req-account": "222"})
+    finally:
+        controller.stop()
+    [row] = delivery_rows(app, second)
+    assert (row.state, row.attempts, row.last_error) == ("sent", 1, "")
+    assert len(server.messages) == 2 and server.peers[0] != server.peers[1]
+    assert [m["Message-ID"] for _, _, m in server.messages] == [
+        delivery_rows(app, first)[0].message_id, delivery_rows(app, second)[0].message_id]
+
+
+def test_a_comment_longer_than_an_smtp_line_arrives_whole(app, logged_in, merchant, smtp):
+    """A thousand Cyrillic letters on one line are 2000 octets, past SMTP's 1000 per line."""
+    comment = "Ж" * 1000
+    invoice = issue(app, logged_in, merchant, comment=comment)
+    assert delivery_rows(app, invoice)[0].state == "sent"
+    [(_, _, message)] = smtp.messages
+    assert comment in message.get_body(("plain",)).get_content()
+    assert comment in message.get_body(("html",)).get_content()
+
+
+def test_messages_are_flask_mail_messages_and_what_smtp_cannot_carry_is_refused_for_good(app, smtp):
+    """Without SMTPUTF8 a non-ASCII local part cannot be written, and a line break in a header
+    would add one: retrying cannot help either, so neither is retryable and nothing is sent."""
+    import flask_mail
+
+    from ckbiz.delivery import mail as mailer
+
+    with app.app_context():
+        message = mailer.build("Счет", "payer@пример.рф", "text", "<p>html</p>", "<x@ckbiz>")
+        assert isinstance(message, flask_mail.Message) and message.msgId == "<x@ckbiz>"
+        assert message.recipients == ["payer@xn--e1afmkfd.xn--p1ai"]
+        with pytest.raises(mailer.MailError) as refused:
+            mailer.build("Счет", "иван@example.com", "text", "<p>html</p>", "<x@ckbiz>")
+        assert not refused.value.retryable
+        app.config["MAIL_DEFAULT_SENDER"] = "ckbiz <почта@example.com>"
+        with pytest.raises(mailer.MailError) as refused:
+            mailer.build("Счет", "payer@example.com", "text", "<p>html</p>", "<x@ckbiz>")
+        assert not refused.value.retryable
+        # Past the builder, Flask-Mail's own check still stops a line break before DATA.
+        message.recipients = ["payer@example.com\r\nBcc: evil@example.com"]
+        with pytest.raises(mailer.MailError) as refused:
+            mailer.send(message)
+        assert not refused.value.retryable and "line breaks" in str(refused.value)
+    assert smtp.messages == []

@@ -15,25 +15,24 @@ GOOD = {"name": "ООО Ромашка", "inn": "7707083893", "kpp": "773601001"
 
 
 @pytest.fixture
-def logged_in(app, client, auth, merchant):
+def cabinet(app, logged_in):
+    """The logged-in merchant's client, where the operator lets merchants keep their own services."""
     app.config["MERCHANT_SERVICES"] = "self"
-    auth.login()
-    return client
+    return logged_in
 
 
 def post(client, path, **data):
     return client.post(path, data={"csrf_token": csrf_token(client, "/settings"), **data})
 
 
-def test_closed_unless_the_operator_allows_it(app, client, auth, merchant):
-    auth.login()
-    assert client.get("/settings/services/new").status_code == 404
-    assert "Добавить услугу" not in client.get("/settings/services").get_data(as_text=True)
+def test_closed_unless_the_operator_allows_it(logged_in):
+    assert logged_in.get("/settings/services/new").status_code == 404
+    assert "Добавить услугу" not in logged_in.get("/settings/services").get_data(as_text=True)
 
 
-def test_add_a_service_and_issue_with_it(app, logged_in, merchant):
-    assert "Добавить услугу" in logged_in.get("/settings/services").get_data(as_text=True)
-    response = post(logged_in, "/settings/services/new", **GOOD)
+def test_add_a_service_and_issue_with_it(app, cabinet, merchant):
+    assert "Добавить услугу" in cabinet.get("/settings/services").get_data(as_text=True)
+    response = post(cabinet, "/settings/services/new", **GOOD)
     assert response.status_code == 303, response.get_data(as_text=True)
     with app.app_context(), db.connection_context():
         service = Service.get(Service.display_name == "Цветы")
@@ -41,7 +40,7 @@ def test_add_a_service_and_issue_with_it(app, logged_in, merchant):
         assert (service.commission_bp, service.commission_min_kop, service.commission_max_kop) == (250, 1000, None)
         assert [(f["label"], f["kind"], f["required"], f["key"]) for f in service.fields] == [
             ("НОМЕР ЗАКАЗА", "digits", True, True), ("АДРЕС", "text", False, False)]
-    assert "Цветы / ООО Ромашка / букеты / Торговля" in logged_in.get("/invoices/new").get_data(as_text=True)
+    assert "Цветы / ООО Ромашка / букеты / Торговля" in cabinet.get("/invoices/new").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("field,value,message", [
@@ -49,29 +48,29 @@ def test_add_a_service_and_issue_with_it(app, logged_in, merchant):
     ("corr_account", "30101810400000000226", "Корр"), ("kpp", "12", "КПП"), ("name", "", "Название"),
     ("percent", "150", "Процент"), ("key", "1", "Отметьте ключевой реквизит"),
 ])
-def test_each_wrong_field_gets_its_message_and_nothing_is_saved(app, logged_in, merchant, field, value, message):
+def test_each_wrong_field_gets_its_message_and_nothing_is_saved(app, cabinet, merchant, field, value, message):
     data = {**GOOD, field: value}
     if field == "key":
         data["fields-1-label"] = ""
-    response = post(logged_in, "/settings/services/new", **data)
+    response = post(cabinet, "/settings/services/new", **data)
     assert response.status_code == 422 and message in response.get_data(as_text=True)
     with app.app_context(), db.connection_context():
         assert not Service.select().where(Service.display_name == "Цветы").exists()
 
 
-def test_several_checksum_errors_at_once(app, logged_in, merchant):
-    html = post(logged_in, "/settings/services/new", **{**GOOD, "inn": "1", "bik": "2"}).get_data(as_text=True)
+def test_several_checksum_errors_at_once(app, cabinet, merchant):
+    html = post(cabinet, "/settings/services/new", **{**GOOD, "inn": "1", "bik": "2"}).get_data(as_text=True)
     assert html.count('class="error"') >= 2
 
 
-def test_editing_changes_new_invoices_only(app, logged_in, merchant):
+def test_editing_changes_new_invoices_only(app, cabinet, merchant):
     with app.app_context(), db.connection_context():
         service = Service.of(merchant).first()
     before = make_invoice(app, merchant)
-    page = logged_in.get(f"/settings/services/{service.id}").get_data(as_text=True)
+    page = cabinet.get(f"/settings/services/{service.id}").get_data(as_text=True)
     assert 'value="Демо-организация"' in page and 'value="ЛИЦ. СЧЕТ"' in page
     data = {**GOOD, "display_name": "Демо ПА", "name": "Новая организация"}
-    assert post(logged_in, f"/settings/services/{service.id}", **data).status_code == 303
+    assert post(cabinet, f"/settings/services/{service.id}", **data).status_code == 303
     after = make_invoice(app, merchant)
     with app.app_context(), db.connection_context():
         assert Invoice.get_by_id(before.id).issued_with["payee"]["name"] == "Демо-организация"

@@ -9,7 +9,7 @@ import pytest
 from ckbiz.gateways import base as gateways
 from ckbiz.database import utcnow
 from ckbiz.extensions import db
-from ckbiz.models import Delivery, Invoice, InvoiceEvent, Merchant, Payment
+from ckbiz.models import Delivery, Invoice, InvoiceEvent, Merchant, Payment, PaymentNotification
 from conftest import csrf_token
 from factories import make_invoice, overdue
 
@@ -192,6 +192,30 @@ def test_unknown_payment_and_foreign_invoice_are_refused(app, client, merchant):
     assert notify(client, app, "demo_unknown", invoice).status_code == 400
     assert notify(client, app, payment_id, other).status_code == 400
     assert fresh(app, invoice).status == "issued" and fresh(app, other).status == "issued"
+    assert notify(client, app, payment_id, invoice).get_json() == {"outcome": "paid"}
+
+
+def recorded(app):
+    """Every row a notification could write or change."""
+    with app.app_context(), db.connection_context():
+        return {model.__name__: list(model.select().order_by(model.id).dicts())
+                for model in (Invoice, Payment, PaymentNotification, InvoiceEvent, Delivery)}
+
+
+@pytest.mark.parametrize("field", ["event_id", "payment_id", "invoice_token", "currency", "status"])
+def test_a_nul_in_a_signed_notification_is_refused_and_changes_nothing(app, client, merchant, field):
+    """No gateway writes a NUL and PostgreSQL refuses one in any string: such a notification
+    used to be a 500 there, and on SQLite a NUL in event_id was taken for a new event."""
+    invoice = make_invoice(app, merchant)
+    payment_id = start_payment(client, invoice)
+    fields = {"event_id": "evt_nul", "payment_id": payment_id, "invoice_token": invoice.token,
+              "amount_kop": invoice.amount_kop + invoice.commission_kop, "currency": "RUB",
+              "status": "succeeded"}
+    fields[field] = fields[field][:2] + "\u0000" + fields[field][2:]
+    before = recorded(app)
+    response = notify(client, app, payment_id, invoice, body=json.dumps(fields).encode())
+    assert response.status_code == 400
+    assert recorded(app) == before
     assert notify(client, app, payment_id, invoice).get_json() == {"outcome": "paid"}
 
 

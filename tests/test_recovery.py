@@ -4,37 +4,12 @@ from datetime import timedelta
 
 import pytest
 
-from ckbiz.domain import guards
 from ckbiz.database import utcnow
 from ckbiz.extensions import db
 from ckbiz.models import Captcha, Delivery, Merchant
-from conftest import PASSWORD, csrf_token
+from conftest import PASSWORD, captcha, csrf_token, recover, register_phone, sms_lines
 
 SENT = "Если этот номер зарегистрирован, на него отправлено СМС"
-
-
-def captcha(app, client, answer="12345"):
-    """What a person does: look at the picture (here: we know what it says) and keep the session."""
-    client.get("/captcha.png")
-    with app.app_context(), db.connection_context():
-        key = guards.remember_captcha(answer)
-    with client.session_transaction() as session:
-        session["captcha"] = key
-    return answer
-
-
-def recover(app, client, phone="9161234567", answer=None, solve=True):
-    token = csrf_token(client, "/recover")
-    real = captcha(app, client) if solve else None
-    return client.post("/recover", data={"csrf_token": token, "phone": phone,
-                                         "captcha": answer if answer is not None else real or ""})
-
-
-def sms_lines(app):
-    try:
-        return open(app.instance_path + "/sms.log", encoding="utf-8").read().splitlines()
-    except FileNotFoundError:
-        return []
 
 
 def temporary_password(app):
@@ -193,7 +168,6 @@ def test_limits_can_live_in_redis(app, client, merchant):
 
 
 def test_registration_codes_are_limited_per_phone(app, client):
-    from test_auth import register_phone
     app.config["REGISTRATION"] = "open"
     for _ in range(3):
         assert register_phone(app, client, "9165554433").status_code == 303

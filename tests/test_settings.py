@@ -7,12 +7,6 @@ from conftest import csrf_token
 from factories import make_invoice, other_merchant
 
 
-@pytest.fixture
-def logged_in(client, auth, merchant):
-    auth.login()
-    return client
-
-
 def save(client, **data):
     values = {"csrf_token": csrf_token(client, "/settings"), "default_validity_hours": "72",
               "copy_email": "", "email": "", "timezone": "Europe/Moscow"}

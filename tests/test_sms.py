@@ -1,14 +1,9 @@
-"""SMS backends against a real local HTTP server that speaks SMS.ru and SMSC."""
-import json
+"""SMS backends against a real local HTTP server that speaks SMS.ru and SMSC (tests/sms_gateway.py)."""
 import logging
 import re
 import socket
-import threading
 import time
-from collections import deque
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import pytest
 
@@ -16,86 +11,10 @@ from ckbiz.delivery.sms import SmsError, backend_from_config
 from ckbiz.delivery.sms.console import ConsoleBackend
 from ckbiz.delivery.sms.smsc import SmscBackend
 from ckbiz.delivery.sms.smsru import SmsRuBackend
+from sms_gateway import API_KEY, NUMBER, PHONE, smsru_error, smsru_number_error, smsru_ok
 
-API_KEY = "A1B2C3D4-SECRET-KEY-0000"
 PASSWORD = "s3cret-Pa55word"
-PHONE = "9255070602"
-NUMBER = "79255070602"
 TEXT = "Счёт №12 на 1 500,00 ₽ от ООО «Ромашка»\nОплатить: https://pay.example/i/AbC?x=1&y=2"
-PATHS = ("/sms/send", "/sys/send.php")
-
-
-class FakeProvider:
-    """Recorded requests and a queue of scripted answers for the handler."""
-
-    def __init__(self):
-        """No requests yet, nothing scripted."""
-        self.requests = []
-        self.script = deque()
-        self.release = threading.Event()
-        self.url = None
-
-    def reply(self, body, status=200):
-        """Queue an answer: a dict is sent as JSON, a str as it is."""
-        self.script.append(("answer", status, body))
-
-    def hang(self):
-        """Queue a request that is read but never answered until teardown."""
-        self.script.append(("hang", None, None))
-
-
-class Handler(BaseHTTPRequestHandler):
-    """Records each POST and plays the next scripted answer."""
-
-    def do_POST(self):
-        """Record the form, then answer, hang or 404 as scripted."""
-        fake = self.server.fake
-        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        form = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
-        fake.requests.append({
-            "path": self.path,
-            "content_type": self.headers.get("Content-Type"),
-            "fields": {key: values[0] for key, values in form.items()},
-            "repeated": [key for key, values in form.items() if len(values) > 1],
-        })
-        if self.path not in PATHS:
-            return self._answer(404, {"error": "no such method"})
-        kind, status, body = fake.script.popleft() if fake.script else ("answer", 500, "empty script")
-        if kind == "hang":
-            fake.release.wait(30)
-            return
-        self._answer(status, body)
-
-    def _answer(self, status, body):
-        """Send status and body (a dict as JSON)."""
-        data = (json.dumps(body, ensure_ascii=False) if isinstance(body, dict) else body).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        """Keep test output quiet."""
-        pass
-
-
-@pytest.fixture
-def provider():
-    """A fake SMS.ru/SMSC server on 127.0.0.1, stopped after the test."""
-    fake = FakeProvider()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.fake = fake
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    # A short poll interval keeps shutdown() from adding half a second per test.
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield fake
-    fake.release.set()
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
 
 
 def smsru_config(provider, **extra):
@@ -106,20 +25,6 @@ def smsru_config(provider, **extra):
 def smsc_config(provider, **extra):
     return {"SMS_BACKEND": "smsc", "SMS_LOGIN": "merchant", "SMS_PASSWORD": PASSWORD,
             "SMS_SENDER": "", "SMS_API_URL": provider.url + "/", **extra}
-
-
-def smsru_ok(sms_id="000000-10000000"):
-    return {"status": "OK", "status_code": 100, "balance": 4122.56,
-            "sms": {NUMBER: {"status": "OK", "status_code": 100, "sms_id": sms_id}}}
-
-
-def smsru_number_error(code, text="Ошибка"):
-    return {"status": "OK", "status_code": 100, "balance": 4122.56,
-            "sms": {NUMBER: {"status": "ERROR", "status_code": code, "status_text": text}}}
-
-
-def smsru_error(code, text="Ошибка"):
-    return {"status": "ERROR", "status_code": code, "status_text": text}
 
 
 def send_failing(backend, phone=PHONE):

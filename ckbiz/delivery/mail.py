@@ -1,17 +1,24 @@
-"""Sending e-mail: SMTP with a timeout, or .eml files in the outbox when no server is set."""
+"""Sending e-mail: Flask-Mail messages over SMTP with a timeout and kept connections, or
+.eml files in the outbox when no server is set.
+
+Every e-mail is a `flask_mail.Message` (attachments come with it). Flask-Mail's own
+sending does not fit a worker: it opens SMTP without a timeout, so a dead server hangs
+the thread for minutes, and `mail.send()` opens and QUITs a connection per message. Its
+`Connection` is used here with a timeout, and kept per thread between messages.
+"""
 import os
-import secrets
 import smtplib
 import threading
 import time
-from email.header import Header
-from email.mime.multipart import MIMEMultipart
+from email import charset
 from email.mime.text import MIMEText
-from email.policy import compat32
-from email.utils import formataddr, formatdate, parseaddr
-from typing import NamedTuple
+from email.utils import parseaddr
 
+import flask_mail
 from flask import current_app
+from flask_mail import BadHeaderError, Connection
+
+from .. import extensions
 
 
 class MailError(Exception):
@@ -22,42 +29,47 @@ class MailError(Exception):
         self.retryable = retryable
 
 
-class Outgoing(NamedTuple):
-    """A message ready to go: envelope sender and recipient, Message-ID, and its bytes."""
-
-    sender: str
-    recipient: str
-    message_id: str
-    data: bytes
+BASE64_UTF8 = charset.Charset("utf-8")
+BASE64_UTF8.body_encoding = charset.BASE64
 
 
-# The modern email policy re-parses every header while writing, which made building a
-# message cost several times more than sending it; compat32 writes what it is given.
-POLICY = compat32.clone(linesep="\r\n")
+class Message(flask_mail.Message):
+    """A flask_mail.Message whose text parts are base64, so any SMTP server takes it.
+
+    Flask-Mail writes UTF-8 text unencoded (8bit), which a server need take only after
+    8BITMIME is declared, and only in lines of at most 998 octets: a merchant's comment of
+    a thousand Cyrillic letters is one 2000-octet line, and servers refused the whole
+    message (500 Line too long).
+    """
+
+    def _mimetext(self, text, subtype="plain"):
+        """A text part of the message, in base64."""
+        return MIMEText(text, subtype, BASE64_UTF8)
 
 
 def build(subject, recipient, text, html, message_id):
-    """A multipart/alternative (text + HTML) message with a stable Message-ID.
+    """A flask_mail.Message with text and HTML alternatives and the delivery's stable Message-ID.
 
-    Values that go into headers are checked here, so a crafted address cannot add a
-    header; the subject is folded onto one line and encoded.
+    Values that go into headers are checked here, so a crafted address cannot add a header,
+    and a message that can never be written fails for good instead of being retried.
     """
-    raw_sender = current_app.config["MAIL_DEFAULT_SENDER"]
-    if any(c in value for value in (raw_sender, recipient, message_id) for c in "\r\n"):
+    # Flask-Mail refuses a line break in the subject; a subject is made of typed names, so
+    # keep its words on one line instead of failing the e-mail.
+    message = Message(" ".join(subject.split()), recipients=[recipient], body=text, html=html,
+                      sender=current_app.config["MAIL_DEFAULT_SENDER"])
+    # Flask-Mail makes a new Message-ID per Message; the delivery's own one makes every
+    # attempt the same message to the receiving side, and names the outbox file.
+    message.msgId = message_id
+    if message.has_bad_headers() or "\r" in message_id or "\n" in message_id:
         raise MailError("line breaks in a header: refused", retryable=False)
-    name, sender = parseaddr(raw_sender)
-    recipient = _ascii_address(recipient)
-    # Both parts are base64, which has no "." or "_": this boundary cannot occur in them,
-    # so the writer need not search the parts for it (a regex compiled per message).
-    message = MIMEMultipart("alternative", boundary=f"ckbiz_{secrets.token_hex(12)}.", policy=POLICY)
-    message.attach(MIMEText(text, "plain", "utf-8", policy=POLICY))
-    message.attach(MIMEText(html, "html", "utf-8", policy=POLICY))
-    message["Subject"] = Header(" ".join(subject.split()), "utf-8")
-    message["From"] = formataddr((name, _ascii_address(sender)), "utf-8")
-    message["To"] = recipient
-    message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = message_id
-    return Outgoing(sender, recipient, message_id, message.as_bytes())
+    message.recipients = [_ascii_address(recipient)]
+    envelope_sender(message)  # a sender that would need SMTPUTF8 is refused here, once
+    return message
+
+
+def envelope_sender(message):
+    """The MAIL FROM address of a message: its sender's address, domain in IDNA."""
+    return _ascii_address(parseaddr(message.sender)[1])
 
 
 def _ascii_address(address):
@@ -73,12 +85,17 @@ def _ascii_address(address):
 
 
 def send(message):
-    """Deliver one message: over SMTP when MAIL_SERVER is set, else into instance/outbox/."""
+    """Deliver one message: over SMTP when MAIL_SERVER is set, else into instance/outbox/.
+
+    Returns its Message-ID; raises MailError, retryable or not, when it did not go.
+    """
     config = current_app.config
     if not config["MAIL_SERVER"]:
         return _write_to_outbox(message)
     try:
-        _send_over_smtp(config, message.sender, [message.recipient], message.data)
+        _send_over_smtp(config, message)
+    except BadHeaderError as exc:
+        raise MailError("line breaks in a header: refused", retryable=False) from exc
     except smtplib.SMTPRecipientsRefused as exc:
         temporary = all(code < 500 for code, _ in exc.recipients.values())
         raise MailError(f"recipient refused: {_codes(exc.recipients)}", retryable=temporary) from exc
@@ -88,7 +105,54 @@ def send(message):
                         retryable=exc.smtp_code < 500) from exc
     except (OSError, smtplib.SMTPException) as exc:
         raise MailError(f"{exc.__class__.__name__}: {exc}") from exc
-    return message.message_id
+    return message.msgId
+
+
+class TimedConnection(Connection):
+    """Flask-Mail's connection, opened with MAIL_TIMEOUT on the connect and every command.
+
+    Its settings come from the app's config as it is now, not from what Flask-Mail took at
+    init_app: MAIL_TIMEOUT is not one of its keys, and its MAIL_SUPPRESS_SEND (app.testing
+    by default) only applies to `with mail.connect()`, which is not used. MAIL_SERVER alone
+    decides between SMTP and the outbox.
+    """
+
+    def __init__(self, config):
+        """Flask-Mail's settings read from `config` now; the connection is opened by open()."""
+        # MAIL_DEBUG would default to app.debug: smtplib's dialogue, AUTH included, on
+        # stderr whenever the app runs in debug mode. Only when MAIL_DEBUG asks for it.
+        super().__init__(extensions.mail.init_mail(config, False, current_app.testing))
+        self.timeout = config["MAIL_TIMEOUT"]
+
+    def configure_host(self):
+        """A connected, greeted and logged-in SMTP client that gives up after the timeout.
+
+        Flask-Mail's own passes no timeout, so a server that accepts and never answers
+        would hold the worker for minutes; Flask-Mail also calls this after MAIL_MAX_EMAILS.
+        """
+        smtp_class = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
+        host = smtp_class(self.mail.server, self.mail.port, timeout=self.timeout)
+        try:
+            host.set_debuglevel(int(self.mail.debug))
+            if self.mail.use_tls:
+                host.starttls()
+            if self.mail.username and self.mail.password:
+                host.login(self.mail.username, self.mail.password)
+        except BaseException:
+            host.close()
+            raise
+        return host
+
+    def open(self):
+        """Connect; returns self."""
+        self.host = self.configure_host()
+        return self
+
+    def close(self):
+        """Drop the connection without QUIT: after a timeout, a QUIT would wait out another one."""
+        if self.host is not None:
+            self.host.close()
+            self.host = None
 
 
 # Each sending thread keeps its SMTP connection for the next message: a new one costs
@@ -99,47 +163,44 @@ IDLE_SECONDS = 30
 _kept = threading.local()
 
 
-def _send_over_smtp(config, sender, recipients, data):
-    """sendmail() on this thread's open connection, or on a new one."""
-    key = tuple(config[k] for k in ("MAIL_SERVER", "MAIL_PORT", "MAIL_USE_SSL", "MAIL_USE_TLS", "MAIL_USERNAME"))
-    smtp = _take_kept(key)
-    if smtp is not None:
+def _send_over_smtp(config, message):
+    """Send on this thread's open connection, or on a new one (kept for the next message)."""
+    key = tuple(config[k] for k in ("MAIL_SERVER", "MAIL_PORT", "MAIL_USE_SSL", "MAIL_USE_TLS", "MAIL_USERNAME",
+                                    "MAIL_TIMEOUT"))
+    sender = envelope_sender(message)
+    connection = _take_kept(key)
+    if connection is not None:
         try:
-            smtp.sendmail(sender, recipients, data)
-        except smtplib.SMTPServerDisconnected:
-            # The server closed the kept connection before taking the message: a fresh one.
-            _close(smtp)
-        except BaseException:
-            _close(smtp)
-            raise
+            connection.send(message, sender)
+        except BaseException as exc:
+            connection.close()
+            if not _closing(exc):
+                raise
+            # The server closed, or is closing, the kept connection without taking the
+            # message: that says nothing about the server; send it on a fresh one now.
         else:
-            return _keep(key, smtp)
-    smtp = _open(config)
+            return _keep(key, connection)
+    connection = TimedConnection(config).open()
     try:
-        smtp.sendmail(sender, recipients, data)
+        connection.send(message, sender)
     except BaseException:
-        _close(smtp)
+        connection.close()
         raise
-    _keep(key, smtp)
+    _keep(key, connection)
 
 
-def _open(config):
-    """A connected, greeted and logged-in SMTP client with the configured timeout.
+def _closing(exc):
+    """True when the error says the connection is gone, or going, rather than the message refused.
 
-    Flask-Mail opens SMTP without a timeout, so a dead server would hang the worker
-    for minutes; we talk to the server ourselves.
+    421 is "service not available, closing the transmission channel": servers answer it
+    to a connection that has sent its quota of messages or idled too long, at MAIL,
+    RCPT or DATA; smtplib closes its end on it.
     """
-    smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
-    smtp = smtp_class(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"])
-    try:
-        if config["MAIL_USE_TLS"]:
-            smtp.starttls()
-        if config["MAIL_USERNAME"] and config["MAIL_PASSWORD"]:
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-    except BaseException:
-        _close(smtp)
-        raise
-    return smtp
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return True
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return any(code == 421 for code, _ in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == 421
 
 
 def _take_kept(key):
@@ -148,30 +209,26 @@ def _take_kept(key):
     _kept.connection = None
     if kept is None:
         return None
-    kept_key, smtp, since = kept
+    kept_key, connection, since = kept
     if kept_key != key or time.monotonic() - since > IDLE_SECONDS:
-        _close(smtp)
+        connection.close()
         return None
-    return smtp
+    return connection
 
 
-def _keep(key, smtp):
-    _kept.connection = (key, smtp, time.monotonic())
-
-
-def _close(smtp):
-    """Drop the connection without QUIT: after a timeout, a QUIT would wait out another one."""
-    smtp.close()
+def _keep(key, connection):
+    """Remember the connection for this thread's next message."""
+    _kept.connection = (key, connection, time.monotonic())
 
 
 def _write_to_outbox(message):
     """Write the message as an .eml file named after its Message-ID."""
     folder = os.path.join(current_app.instance_path, "outbox")
     os.makedirs(folder, exist_ok=True)
-    name = message.message_id.strip("<>").split("@")[0] + ".eml"
+    name = message.msgId.strip("<>").split("@")[0] + ".eml"
     with open(os.path.join(folder, name), "wb") as fh:
-        fh.write(message.data)
-    return message.message_id
+        fh.write(message.as_bytes())
+    return message.msgId
 
 
 def _codes(recipients):

@@ -29,7 +29,7 @@ NOTICES = {
 
 
 def email(delivery, invoice):
-    """The mail.Outgoing message for an e-mail delivery (about the invoice, when it has one)."""
+    """The flask_mail.Message for an e-mail delivery (about the invoice, when it has one)."""
     if delivery.kind == "password_changed":
         return _password_changed(delivery)
     context = invoice_context(invoice)

@@ -3,11 +3,11 @@ misbehaves: the worker killed mid-send, 4xx, 5xx, a server that never answers.
 
 Connection refused, then the server back, is proven in tests/test_worker.py.
 """
-import time
-
 from faultkit import (Browser, ScriptedSmtp, SmtpServer, error_of, invoice_page, message_ids, queue,  # noqa: F401
                       rows, service_id)
+from ckbiz import tasks
 from ckbiz.database import utcnow
+from ckbiz.extensions import db
 from conftest import free_port
 from live import environment, wait_for, web, worker
 
@@ -17,6 +17,22 @@ def settings(app, queue_url, smtp_port, web_port, **extra):
                        MAIL_PORT=smtp_port, BASE_URL=f"http://127.0.0.1:{web_port}",
                        DELIVERY_BACKOFF_SECONDS="[1, 1, 1, 1, 1]", DELIVERY_LEASE_SECONDS=1,
                        SMS_TIMEOUT=1, **extra)  # a lease lasts 3 × the slower channel's timeout + the grace
+
+
+def nothing_left_to_send(app, smtp_port):
+    """What waiting for a duplicate or a late retry was meant to show, shown at once.
+
+    With the worker stopped, this process runs the sweep and then the send job for every
+    row, as a stray task or a sweeper would: the sweep re-queues nothing, the job sends
+    nothing and no row changes state or spends an attempt. Its mail would go to the same
+    server as the worker's, where the test counts what arrived.
+    """
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_port)
+    before = [(row.id, row.state, row.attempts) for row in rows(app)]
+    with app.app_context(), db.connection_context():
+        assert tasks.sweep_deliveries.call_local() == 0
+        assert [tasks.send_delivery.call_local(row_id) for row_id, _, _ in before] == [None] * len(before)
+    assert [(row.id, row.state, row.attempts) for row in rows(app)] == before
 
 
 def issue_one(app, merchant, port, email="payer@example.com"):
@@ -51,7 +67,7 @@ def test_worker_killed_mid_delivery_is_resent_and_arrives_once(app, merchant, qu
             wait_for(lambda: rows(app)[0].lease_until < utcnow(), timeout=15, what="the lease to run out")
             with worker(env, tmp_path / "worker-restarted.log"):
                 wait_for(lambda: rows(app)[0].state == "sent", timeout=15, what="the resend")
-                time.sleep(1.5)  # room for a duplicate to show up
+            nothing_left_to_send(app, server.port)  # no duplicate can follow
             assert len(smtp.accepted) == 1 and len(smtp.seen) == 2
             assert message_ids(smtp.accepted) == message_ids(smtp.seen[:1])
             assert smtp.accepted[0]["To"] == "payer@example.com"
@@ -83,10 +99,11 @@ def test_smtp_5xx_fails_at_once_and_the_merchant_sees_why(app, merchant, queue, 
     port = free_port()
     with SmtpServer(smtp) as server:
         env = settings(app, queue, server.port, port, MAIL_TIMEOUT=2)
-        with web(env, port, tmp_path / "web.log"), worker(env, tmp_path / "worker.log"):
-            browser, number = issue_one(app, merchant, port)
-            wait_for(lambda: rows(app)[0].state == "failed", what="the permanent failure")
-            time.sleep(2.5)  # longer than the backoff: no retry may follow
+        with web(env, port, tmp_path / "web.log"):
+            with worker(env, tmp_path / "worker.log"):
+                browser, number = issue_one(app, merchant, port)
+                wait_for(lambda: rows(app)[0].state == "failed", what="the permanent failure")
+            nothing_left_to_send(app, server.port)  # no retry may follow
             page = invoice_page(browser, number)
     assert len(smtp.seen) == 1 and smtp.accepted == []
     [row] = rows(app)
@@ -100,10 +117,11 @@ def test_recipient_refused_permanently_is_failed_not_retried(app, merchant, queu
     port = free_port()
     with SmtpServer(smtp) as server:
         env = settings(app, queue, server.port, port, MAIL_TIMEOUT=2)
-        with web(env, port, tmp_path / "web.log"), worker(env, tmp_path / "worker.log"):
-            browser, number = issue_one(app, merchant, port, email="nobody@example.com")
-            wait_for(lambda: rows(app)[0].state == "failed", what="the refused recipient")
-            time.sleep(2.5)
+        with web(env, port, tmp_path / "web.log"):
+            with worker(env, tmp_path / "worker.log"):
+                browser, number = issue_one(app, merchant, port, email="nobody@example.com")
+                wait_for(lambda: rows(app)[0].state == "failed", what="the refused recipient")
+            nothing_left_to_send(app, server.port)  # no retry may follow
             page = invoice_page(browser, number)
     [row] = rows(app)
     assert row.attempts == 1 and smtp.seen == []
@@ -122,7 +140,7 @@ def test_smtp_server_that_never_answers_times_out_and_is_retried(app, merchant, 
             wait_for(lambda: rows(app)[0].state == "pending" and "timed out" in rows(app)[0].last_error,
                      what="the timeout recorded")
             wait_for(lambda: rows(app)[0].state == "sent", timeout=15, what="the retry after the timeout")
-            time.sleep(1.5)
+        nothing_left_to_send(app, server.port)  # no duplicate can follow
     assert len(smtp.seen) == 2 and len(smtp.accepted) == 1
     assert smtp.seen_at[1] - smtp.seen_at[0] < 6  # gave up after the timeout, not after the server did
     [row] = rows(app)

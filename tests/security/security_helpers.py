@@ -11,6 +11,11 @@ VOLATILE = ("Captcha", "RateCounter")
 
 OTHER_PHONE, OTHER_PASSWORD = "9037778899", "other password"
 
+# A payee organisation with valid checksums, for the form of a merchant's own service.
+ORGANISATION = {"inn": "7707083893", "kpp": "773601001", "account": "40702810500000001234",
+                "bik": "044525225", "corr_account": "30101810400000000225", "percent": "1",
+                "minimum": "0", "maximum": ""}
+
 
 def table_counts(app):
     """Rows per table, apart from rate counters and captchas."""

@@ -4,17 +4,16 @@ import pytest
 from ckbiz.extensions import db
 from ckbiz.models import Service
 from conftest import csrf_token
-from security_helpers import table_counts
-from test_injection import ORGANISATION
+from security_helpers import ORGANISATION, table_counts
 
 HUGE = "9" * 25  # past any 64-bit integer: SQLite cannot even bind it
 
 
 @pytest.fixture
-def cabinet(app, client, auth, merchant):
+def cabinet(app, logged_in):
+    """The logged-in merchant's client, where the operator lets merchants keep their own services."""
     app.config["MERCHANT_SERVICES"] = "self"
-    auth.login()
-    return client
+    return logged_in
 
 
 def test_ids_past_64_bits_in_urls_are_not_found(app, cabinet):

@@ -11,7 +11,7 @@ from ckbiz.extensions import db
 from ckbiz.models import Delivery, Invoice, Merchant, Service
 from conftest import csrf_token
 from factories import make_invoice
-from security_helpers import intruder, issue_data, table_counts  # noqa: F401 (intruder is a fixture)
+from security_helpers import ORGANISATION, intruder, issue_data, table_counts  # noqa: F401 (intruder is a fixture)
 
 HTML_PAYLOADS = [
     "<script>alert(1)</script>",
@@ -20,9 +20,6 @@ HTML_PAYLOADS = [
     'hx-get="/logout" hx-on:click="alert(1)"',
 ]
 CRLF = "a\r\nBcc: evil@example.com"
-ORGANISATION = {"inn": "7707083893", "kpp": "773601001", "account": "40702810500000001234",
-                "bik": "044525225", "corr_account": "30101810400000000225", "percent": "1",
-                "minimum": "0", "maximum": ""}
 
 
 def own_service(client, text, **overrides):
@@ -52,11 +49,10 @@ def newest(app, model):
 
 
 @pytest.fixture
-def cabinet(app, client, auth, merchant, smtp):
+def cabinet(app, logged_in, smtp):
     """A logged-in merchant allowed its own services; the merchant's name is set by test."""
     app.config["MERCHANT_SERVICES"] = "self"
-    auth.login()
-    return client
+    return logged_in
 
 
 def every_page(client, invoice, service_id, payload):
@@ -314,8 +310,8 @@ def test_the_mail_builder_keeps_any_subject_on_one_header_line(app, subject):
     from ckbiz.delivery import mail as mailer
 
     with app.app_context():
-        built = mailer.build(subject, "payer@example.com", "text", "<p>html</p>", "<x@ckbiz>")
-    message = email.message_from_bytes(built.data, policy=policy.default)
+        built = mailer.build(subject, "payer@example.com", "text", "<p>html</p>", "<x@ckbiz>").as_bytes()
+    message = email.message_from_bytes(built, policy=policy.default)
     assert message["Bcc"] is None and message.get_all("To") == ["payer@example.com"]
     assert "Bcc: evil@example.com" in message["Subject"] and "\n" not in message["Subject"]
 

@@ -3,9 +3,7 @@ import re
 
 import pytest
 
-from conftest import PASSWORD, AuthActions, csrf_token
-from test_auth import last_sms, register_phone
-from test_recovery import recover
+from conftest import PASSWORD, AuthActions, csrf_token, last_sms, recover, register_phone
 
 LONG_64 = "x" * 63 + "!"
 LONG_200 = "длинный пароль " * 13 + "12345"  # 200 characters, 371 bytes in UTF-8

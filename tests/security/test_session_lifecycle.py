@@ -1,4 +1,5 @@
 """Sessions from the attacker's side: fixation, stale tokens, other sessions, open redirects, HTTPS."""
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -9,6 +10,7 @@ from ckbiz.extensions import db
 from ckbiz.models import Delivery
 from conftest import PASSWORD, AuthActions, csrf_token
 from factories import make_invoice
+from live import wait_for
 from security_helpers import table_counts
 
 
@@ -26,6 +28,30 @@ def test_a_cookie_planted_before_login_is_worth_nothing_after_it(app, merchant):
     replay = app.test_client()
     replay.set_cookie("session", planted)
     assert replay.get("/invoices").status_code == 302
+
+
+def test_a_session_left_alone_for_its_lifetime_is_sent_to_login(app, client, auth, merchant):
+    """PERMANENT_SESSION_LIFETIME (12 h in production, two seconds here) ends a session that
+    made no request for that long: its cookie is signed with the time, and too old a
+    signature is no session at all."""
+    lifetime = 2
+    app.config["PERMANENT_SESSION_LIFETIME"] = lifetime
+    assert auth.login().status_code == 303
+    last_request = time.time()
+    assert client.get("/invoices").status_code == 200  # within the lifetime (and the cookie is signed anew)
+    cookie = client.get_cookie("session").value
+
+    def ended():
+        # A copy of the cookie on a client of its own: the client under test makes no request
+        # until the lifetime has passed, since every answer signs its cookie anew.
+        probe = app.test_client()
+        probe.set_cookie("session", cookie)
+        return probe.get("/invoices").status_code == 302
+
+    wait_for(ended, timeout=lifetime + 10, what="the session's lifetime to run out", interval=0.2)
+    assert time.time() - last_request > lifetime  # not a moment before
+    response = client.get("/invoices")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
 
 
 def test_a_csrf_token_from_before_login_is_refused_after_it(app, client, auth, merchant):
