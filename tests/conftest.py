@@ -20,6 +20,7 @@ from ckbiz.models import MODELS  # noqa: E402
 
 PG_URL = os.environ.get("CKBIZ_TEST_DATABASE_URL", "")
 PASSWORD = "correct horse battery"
+PHONE = "9161234567"  # the `merchant` fixture's owner
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
 
@@ -91,7 +92,7 @@ def merchant(app):
     from ckbiz import demo
 
     with app.app_context(), db.connection_context():
-        m, _ = demo.ensure_merchant("9161234567", PASSWORD, email="shop@example.com", name="Магазин")
+        m, _ = demo.ensure_merchant(PHONE, PASSWORD, email="shop@example.com", name="Магазин")
     return m
 
 
@@ -101,7 +102,7 @@ class AuthActions:
     def __init__(self, client):
         self._client = client
 
-    def login(self, phone="9161234567", password=PASSWORD, next_url=None):
+    def login(self, phone=PHONE, password=PASSWORD, next_url=None):
         token = csrf_token(self._client, "/login")
         path = "/login" + (f"?next={next_url}" if next_url else "")
         return self._client.post(path, data={"phone": phone, "password": password, "csrf_token": token})
@@ -134,7 +135,7 @@ def captcha(app, client, answer="12345"):
     return answer
 
 
-def recover(app, client, phone="9161234567", answer=None, solve=True):
+def recover(app, client, phone=PHONE, answer=None, solve=True):
     """«Вспомнить пароль» as a person does it: the phone and the code from the picture."""
     token = csrf_token(client, "/recover")
     real = captcha(app, client) if solve else None

@@ -5,7 +5,7 @@ from ckbiz import demo, tasks
 from ckbiz.database import utcnow
 from ckbiz.domain import invoicing
 from ckbiz.extensions import db
-from ckbiz.models import Invoice, Merchant, Service
+from ckbiz.models import Invoice, Merchant, Service, User
 
 
 def make_invoice(app, merchant, key="34234234", amount_kop=20000, phone="9026376577",
@@ -35,6 +35,11 @@ def overdue(app, invoice):
     """Move an invoice's expiry into the past without changing its status."""
     with app.app_context(), db.connection_context():
         Invoice.update(expires_at=utcnow() - timedelta(minutes=1)).where(Invoice.id == invoice.id).execute()
+
+
+def user_with_phone(phone):
+    """The user with this phone (in an app context with a connection)."""
+    return User.get(User.phone == phone)
 
 
 def invoice_numbered(merchant, number):

@@ -6,8 +6,8 @@ import pytest
 
 from ckbiz.extensions import db
 from ckbiz.models import Delivery, Merchant
-from conftest import PASSWORD, AuthActions, csrf_token, last_sms, register_phone
-from factories import other_merchant
+from conftest import PASSWORD, PHONE, AuthActions, csrf_token, last_sms, register_phone
+from factories import other_merchant, user_with_phone
 
 NEW_PASSWORD = "brand new password"
 
@@ -107,7 +107,7 @@ def test_open_registration_confirms_the_phone_by_sms_first(app, client):
     response = client.post("/register", data={**form, "code": code})
     assert response.status_code == 303
     with app.app_context(), db.connection_context():
-        assert Merchant.get(Merchant.phone == "9165554433").name == "Цветы"
+        assert user_with_phone("9165554433").merchant.name == "Цветы"
     assert client.get("/password").status_code == 200
 
 
@@ -224,6 +224,6 @@ def test_long_unicode_passwords_are_not_truncated(app, auth, merchant):
     from ckbiz.domain import accounts
     long = "пароль с пробелами и юникодом ✓ " * 3
     with app.app_context(), db.connection_context():
-        accounts.set_password(Merchant.get_by_id(merchant.id), long)
+        accounts.set_password(user_with_phone(PHONE), long)
     assert auth.login(password=long[:-1]).status_code == 422
     assert auth.login(password=long).status_code == 303

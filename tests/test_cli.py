@@ -2,7 +2,8 @@
 import json
 
 from ckbiz.extensions import db
-from ckbiz.models import Invoice, InvoiceEvent, Merchant, Service
+from ckbiz.models import Invoice, InvoiceEvent, Merchant, Service, User
+from factories import user_with_phone
 
 
 def run(runner, *args, input=None):
@@ -36,7 +37,7 @@ def test_create_merchant_refuses_bad_phone_short_password_and_duplicates(runner)
     assert short.exit_code != 0 and "8" in short.output
     assert run(runner, "create-merchant", "--phone", "9031112233", "--password", "long enough").exit_code == 0
     again = runner.invoke(args=["create-merchant", "--phone", "89031112233", "--password", "long enough"])
-    assert again.exit_code != 0 and "already exists" in again.output
+    assert again.exit_code != 0 and "уже есть" in again.output
 
 
 def test_disable_enable_and_reset_password(runner, auth, merchant):
@@ -47,7 +48,7 @@ def test_disable_enable_and_reset_password(runner, auth, merchant):
     assert result.exit_code == 0
     assert auth.login(password="a fresh password").status_code == 303
     missing = runner.invoke(args=["disable-merchant", "9990001122"])
-    assert missing.exit_code != 0 and "no merchant" in missing.output
+    assert missing.exit_code != 0 and "no user" in missing.output
 
 
 SPEC = {
@@ -109,7 +110,7 @@ def test_demo_is_idempotent_and_builds_the_manuals_service(app, runner, auth):
     assert "outbox (no MAIL_SERVER)" in second.output and "sms.log" in second.output
     with app.app_context(), db.connection_context():
         assert Merchant.select().count() == 1
-        services = list(Service.of(Merchant.get(Merchant.phone == "9000000000")))
+        services = list(Service.of(user_with_phone("9000000000").merchant))
         assert len(services) == 2
         demo = services[0]
         assert (demo.display_name, demo.organisation.name, demo.title, demo.category) == (
@@ -124,7 +125,7 @@ def test_demo_again_with_the_same_password_changes_nothing_a_new_one_ends_the_se
     """A deploy script that runs `demo --password X` on every start must not log the merchant out."""
     def merchant_row():
         with app.app_context(), db.connection_context():
-            return Merchant.select().where(Merchant.phone == "9000000000").dicts().get()
+            return User.select().where(User.phone == "9000000000").dicts().get()
 
     assert run(runner, "demo", "--phone", "9000000000", "--password", "demo password 1").exit_code == 0
     assert auth.login(phone="9000000000", password="demo password 1").status_code == 303

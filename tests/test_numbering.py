@@ -8,8 +8,8 @@ from playhouse.migrations import Runner
 from ckbiz import database
 from ckbiz.domain import invoicing
 from ckbiz.extensions import db
-from ckbiz.models import Invoice, InvoiceEvent, Merchant
-from conftest import PASSWORD, PG_URL, AuthActions, csrf_token
+from ckbiz.models import Invoice, InvoiceEvent, Merchant, User
+from conftest import PASSWORD, PG_URL, PHONE, AuthActions, csrf_token
 from factories import make_invoice, other_merchant
 
 
@@ -40,14 +40,14 @@ def test_invoices_issued_at_the_same_moment_never_share_a_number(app, merchant):
     """Eight browsers, two merchants, issuing at once through the real form: every invoice
     is created, and each merchant's numbers are 1 … N without a repeat or a gap."""
     other = other_merchant(app)
-    accounts = [(merchant.phone, PASSWORD), (other.phone, "other password")]
+    accounts = [(PHONE, PASSWORD), ("9037778899", "other password")]
     clients = []
     for i in range(8):
         client = app.test_client()
         phone, password = accounts[i % 2]
         assert AuthActions(client).login(phone, password).status_code == 303
         with app.app_context(), db.connection_context():
-            service_id = Merchant.get(Merchant.phone == phone).services.first().id
+            service_id = User.get(User.phone == phone).merchant.services.first().id
         clients.append((client, service_id))
     per_client, start, answers = 5, threading.Barrier(len(clients)), []
 

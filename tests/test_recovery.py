@@ -6,7 +6,7 @@ import pytest
 
 from ckbiz.database import utcnow
 from ckbiz.extensions import db
-from ckbiz.models import Captcha, Delivery, Merchant
+from ckbiz.models import Captcha, Delivery, Merchant, User
 from conftest import PASSWORD, captcha, csrf_token, recover, register_phone, sms_lines
 
 SENT = "Если этот номер зарегистрирован, на него отправлено СМС"
@@ -69,7 +69,7 @@ def test_temporary_password_expires_after_15_minutes(app, client, auth, merchant
     recover(app, client)
     password = temporary_password(app)
     with app.app_context(), db.connection_context():
-        Merchant.update(temp_password_expires_at=utcnow() - timedelta(seconds=1)).execute()
+        User.update(temp_password_expires_at=utcnow() - timedelta(seconds=1)).execute()
     assert auth.login(password=password).status_code == 422
 
 
@@ -143,7 +143,7 @@ def test_a_stale_recovery_sms_is_not_sent(app, client, merchant):
     with app.app_context(), db.connection_context():
         Delivery.update(created_at=utcnow() - timedelta(minutes=16)).execute()
         assert runner.deliver(Delivery.get().id).state == "failed"
-        assert Merchant.get().temp_password_hash is None
+        assert User.get().temp_password_hash is None
     assert sms_lines(app) == []
 
 

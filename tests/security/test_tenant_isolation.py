@@ -6,9 +6,9 @@ import pytest
 from ckbiz.delivery import runner
 from ckbiz.domain import outbox
 from ckbiz.extensions import db
-from ckbiz.models import Delivery, Invoice, Merchant, Service
-from conftest import csrf_token
-from factories import invoice_numbered, make_invoice, other_merchant
+from ckbiz.models import Delivery, Invoice, Merchant, Service, User, UserSession
+from conftest import PHONE, AuthActions, csrf_token
+from factories import invoice_numbered, make_invoice, other_merchant, user_with_phone
 from security_helpers import OTHER_PASSWORD, OTHER_PHONE, intruder, issue_data, rows_of, table_counts  # noqa: F401
 
 # Arguments that are secrets handed out on purpose: the payer link, the gateway's own
@@ -34,10 +34,15 @@ def victim(app, merchant):
     invoice = make_invoice(app, merchant, key="777000")
     make_invoice(app, other_merchant(app, OTHER_PHONE, OTHER_PASSWORD), key="555000", phone="9165550000",
                  email="own@example.com")
+    assert AuthActions(app.test_client()).login().status_code == 303  # a session of the victim's owner
     with app.app_context(), db.connection_context():
         service = Service.of(merchant).first()
+        accountant = User.create(merchant=merchant.id, phone="9165550101", name="Бухгалтер", role="accountant",
+                                 password_hash="x")
+        session = UserSession.get(UserSession.user == user_with_phone(PHONE).id)
     assert invoice.number == 2
-    return {"number": invoice.number, "id": invoice.id, "service_id": service.id}
+    return {"number": invoice.number, "id": invoice.id, "service_id": service.id, "user_id": accountant.id,
+            "session_id": session.id}
 
 
 def owned_rules(app):
@@ -56,7 +61,8 @@ def test_the_walk_covers_every_route_that_takes_an_id(app):
     endpoints = {r.endpoint for r in owned_rules(app)}
     assert endpoints == {
         "invoice.show", "invoice.deliveries_table", "invoice.remind", "invoice.mark_paid", "invoice.cancel",
-        "invoice.send", "invoice.repeat", "settings.rename", "settings.edit_service"}
+        "invoice.send", "invoice.repeat", "settings.rename", "settings.edit_service", "team.role", "team.remove",
+        "team.end_session"}
 
 
 def test_each_merchant_numbers_its_own_invoices_and_sees_only_its_own_number_one(app, merchant, victim, intruder):
@@ -165,11 +171,15 @@ def test_a_delivery_pointing_at_another_merchants_invoice_is_never_sent(app, mer
     assert all("thief@example.com" not in rcpts for _, rcpts, _ in smtp.messages)
 
 
-def test_a_temporary_password_goes_only_to_its_own_merchants_phone(app, merchant, intruder):
+def test_a_temporary_password_goes_only_to_its_own_users_phone(app, merchant, intruder):
+    """An outbox row that would send the owner's temporary password to the intruder's phone, or
+    the intruder's to the owner's merchant, fails when the task re-reads it; no password is made."""
     with app.app_context(), db.connection_context():
-        row = outbox.add(merchant.id, None, "sms", "password", intruder.merchant.phone)
-        assert runner.deliver(row.id).state == "failed"
-        assert Merchant.get_by_id(merchant.id).temp_password_hash is None
+        owner, other = user_with_phone(PHONE), user_with_phone(OTHER_PHONE)
+        for row in (outbox.add(merchant.id, None, "sms", "password", OTHER_PHONE, user=owner.id),
+                    outbox.add(merchant.id, None, "sms", "password", OTHER_PHONE, user=other.id)):
+            assert runner.deliver(row.id).state == "failed"
+        assert User.select().where(User.temp_password_hash.is_null(False)).count() == 0
 
 
 def test_a_merchant_id_smuggled_into_a_new_service_is_ignored(app, merchant, victim, intruder):
