@@ -8,9 +8,10 @@ import pytest
 from markupsafe import escape
 
 from ckbiz.extensions import db
-from ckbiz.models import Delivery, Invoice, Merchant, Service
-from conftest import csrf_token
-from factories import make_invoice
+from ckbiz.models import Delivery, Invoice, Merchant, Service, UserSession
+from ckbiz.web.history import CSV_COLUMNS
+from conftest import PHONE, csrf_token
+from factories import make_invoice, user_with_phone
 from security_helpers import ORGANISATION, intruder, issue_data, table_counts  # noqa: F401 (intruder is a fixture)
 
 HTML_PAYLOADS = [
@@ -216,7 +217,7 @@ def test_search_with_sql_metacharacters_matches_literally_and_only_own_invoices(
     }.items():
         assert numbers_found(cabinet, q) == {mine[k] for k in expected}, q
         rows = csv_cells(cabinet, q=q)
-        assert len(rows) == 10 * (1 + len(expected)), q  # the header, then one line per match
+        assert len(rows) == len(CSV_COLUMNS) * (1 + len(expected)), q  # the header, then one line per match
 
 
 @pytest.mark.parametrize("payload", HTML_PAYLOADS)
@@ -238,8 +239,10 @@ def test_a_nul_character_in_any_query_or_form_is_refused_by_every_route(app, cab
     invoice = make_invoice(app, merchant)
     with app.app_context(), db.connection_context():
         service_id = Service.of(merchant).first().id
+        owner = user_with_phone(PHONE)
+        session_id = UserSession.get(UserSession.user == owner.id).id
     values = {"number": invoice.number, "token": invoice.token, "service_id": service_id, "gateway": "demo",
-              "payment": "demo_x", "filename": "ckbiz.css"}
+              "payment": "demo_x", "filename": "ckbiz.css", "user_id": owner.id, "session_id": session_id}
     token = csrf_token(cabinet, "/invoices")
     counts = table_counts(app)
     nul = "x\x00y"

@@ -5,9 +5,9 @@ import pytest
 
 from ckbiz import create_app
 from ckbiz.extensions import db
-from ckbiz.models import MODELS
-from conftest import csrf_token
-from factories import make_invoice
+from ckbiz.models import MODELS, Service, UserSession
+from conftest import PHONE, csrf_token
+from factories import make_invoice, user_with_phone
 
 # Routes that change nothing and answer a bare GET (the rest need ids or are POST-only).
 EXEMPT_FROM_CSRF = {"payments.callback"}
@@ -18,10 +18,8 @@ def table_counts(app):
         return {m.__name__: m.select().count() for m in MODELS if m.__name__ not in ("Captcha", "RateCounter")}
 
 
-def sample_path(rule, invoice, service_id):
+def sample_path(rule, values):
     """A concrete URL for a rule, using the merchant's own objects."""
-    values = {"number": invoice.number, "token": invoice.token, "service_id": service_id,
-              "gateway": "demo", "payment": "demo_x"}
     path = rule.rule
     for name in rule.arguments:
         path = re.sub(rf"<(\w+:)?{name}>", str(values[name]), path)
@@ -30,21 +28,24 @@ def sample_path(rule, invoice, service_id):
 
 @pytest.fixture
 def world(app, client, auth, merchant):
+    """The logged-in owner's invoice, and a value for every argument of the URL map."""
     auth.login()
     invoice = make_invoice(app, merchant)
-    from ckbiz.models import Service
     with app.app_context(), db.connection_context():
-        service_id = Service.of(merchant).first().id
-    return invoice, service_id
+        owner = user_with_phone(PHONE)
+        values = {"number": invoice.number, "token": invoice.token, "service_id": Service.of(merchant).first().id,
+                  "gateway": "demo", "payment": "demo_x", "user_id": owner.id,
+                  "session_id": UserSession.get(UserSession.user == owner.id).id}
+    return invoice, values
 
 
 def test_every_post_without_a_token_is_refused_and_changes_nothing(app, client, world):
-    invoice, service_id = world
+    invoice, values = world
     before = table_counts(app)
     posts = [r for r in app.url_map.iter_rules() if "POST" in r.methods and r.endpoint not in EXEMPT_FROM_CSRF]
     assert len(posts) >= 15
     for rule in posts:
-        path = sample_path(rule, invoice, service_id)
+        path = sample_path(rule, values)
         for headers in ({}, {"HX-Request": "true", "HX-Target": f"invoice-{invoice.number}"}):
             response = client.post(path, data={"confirm": "1", "email": "a@example.com", "name": "x"},
                                    headers=headers)
@@ -72,12 +73,12 @@ def test_htmx_requests_carry_the_token_in_a_header(app, client, world):
 
 
 def test_no_get_changes_anything(app, client, world):
-    invoice, service_id = world
+    invoice, values = world
     client.get(f"/i/{invoice.token}")  # the payer's first view is recorded once, by design
     before = table_counts(app)
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods and rule.endpoint != "static":
-            client.get(sample_path(rule, invoice, service_id))
+            client.get(sample_path(rule, values))
     assert table_counts(app) == before
 
 
