@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from ckbiz import demo, tasks
 from ckbiz.database import utcnow
-from ckbiz.domain import invoicing
+from ckbiz.domain import invoicing, team
 from ckbiz.extensions import db
 from ckbiz.models import Invoice, Merchant, Service, User
 
@@ -35,6 +35,15 @@ def overdue(app, invoice):
     """Move an invoice's expiry into the past without changing its status."""
     with app.app_context(), db.connection_context():
         Invoice.update(expires_at=utcnow() - timedelta(minutes=1)).where(Invoice.id == invoice.id).execute()
+
+
+def team_member(app, merchant, phone, role, password="member password", name="Иванова Анна"):
+    """A user of the merchant with this role, invited and accepted through the domain's own steps."""
+    with app.app_context(), db.connection_context():
+        user, _rows = team.invite(merchant, phone, name, role)
+        accepted = team.accept(team.invited_user(team.issue_invitation_token(user.id)), name, password)
+        assert accepted
+        return User.get_by_id(user.id)
 
 
 def user_with_phone(phone):

@@ -5,6 +5,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
+from peewee import DatabaseError
 
 from ..database import utcnow
 from ..models import Merchant, User, UserSession
@@ -50,8 +51,14 @@ def find(token):
         UserSession.delete().where(UserSession.id == row.id).execute()
         return None
     if row.last_seen_at < now - TOUCH_EVERY:
-        UserSession.update(last_seen_at=now).where(UserSession.id == row.id).execute()
-        row.last_seen_at = now
+        try:
+            UserSession.update(last_seen_at=now).where(UserSession.id == row.id).execute()
+        except DatabaseError as exc:
+            # A database opened read-only (maintenance, a replica) still serves pages: when a
+            # session was last seen is worth less than the page. Every other write answers 503.
+            current_app.logger.info("session %s not touched: %s", row.id, exc)
+        else:
+            row.last_seen_at = now
     return row
 
 

@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
-from .. import tasks
+from .. import formatting, tasks
 from ..database import utcnow
 from ..domain import roles, sessions, team
 from ..domain.accounts import AccountError
@@ -51,7 +51,7 @@ def index():
             form.phone.errors.append(str(exc))
         else:
             tasks.send(rows)
-            flash(_("Приглашение отправлено на %(phone)s", phone=f"+7{user.phone}"), "success")
+            flash(_("Приглашение отправлено на %(phone)s", phone=formatting.phone(user.phone)), "success")
             return redirect(url_for("team.index"), 303)
     return render_template("team/index.html", form=form, users=list(User.of(current_merchant)), now=utcnow(),
                            role_form=RoleForm), 422 if form.errors else 200

@@ -1,10 +1,13 @@
 """The database opened read-only (SQLite mode=ro, PostgreSQL default_transaction_read_only;
 file modes prove nothing when tests run as root): pages still read, every write answers a
 clear Russian 503 and leaves nothing half-written."""
+from datetime import timedelta
+
 from faultkit import Browser, queue, service_id  # noqa: F401
+from ckbiz.database import utcnow
 from ckbiz.extensions import db
-from ckbiz.models import MODELS, Invoice
-from conftest import free_port
+from ckbiz.models import MODELS, Invoice, UserSession
+from conftest import PASSWORD, free_port
 from factories import make_invoice
 from live import environment, web
 
@@ -25,15 +28,27 @@ def snapshot(app):
 
 
 def test_read_only_database_reads_and_refuses_writes_with_503(app, merchant, queue, tmp_path):
+    """A merchant logged in before the maintenance window keeps reading; logging in (a new
+    session row) and every change answer 503."""
     invoice = make_invoice(app, merchant, email="payer@example.com")
     service = service_id(app, merchant)
-    port = free_port()
+    writable, port = free_port(), free_port()
+    with web(environment(app.instance_path, app.config["DATABASE_URL"], queue,
+                         BASE_URL=f"http://127.0.0.1:{writable}"), writable, tmp_path / "writable.log"):
+        browser = Browser(f"http://127.0.0.1:{writable}")
+        browser.login()
+    # Unused for more than a minute: the first page read-only would record when it was seen.
+    with app.app_context(), db.connection_context():
+        UserSession.update(last_seen_at=utcnow() - timedelta(minutes=5)).execute()
     env = environment(app.instance_path, read_only(app.config["DATABASE_URL"]), queue,
                       BASE_URL=f"http://127.0.0.1:{port}")
     before = snapshot(app)
     with web(env, port, tmp_path / "web.log"):
-        browser = Browser(f"http://127.0.0.1:{port}")
-        browser.login()
+        browser.base = f"http://127.0.0.1:{port}"  # the same cookie jar: the session from before
+        stranger = Browser(browser.base)
+        refused = stranger.post("/login", {"phone": "9161234567", "password": PASSWORD,
+                                           "csrf_token": stranger.csrf("/login")})
+        assert refused.status == 503 and UNAVAILABLE in refused.text
         for path in ("/invoices/new", "/invoices", f"/invoices/{invoice.number}", "/settings",
                      f"/i/{invoice.token}", "/invoices.csv", "/healthz"):
             assert browser.get(path).status == 200, path
