@@ -9,7 +9,7 @@ from flask import current_app, has_app_context
 from huey import crontab
 
 from .delivery import runner
-from .domain import cards, guards, lifecycle
+from .domain import cards, guards, lifecycle, sessions
 from .extensions import db, huey
 from .gateways import demo
 
@@ -84,9 +84,11 @@ def retry_failed():
 @huey.periodic_task(crontab(minute="*"))
 @huey.lock_task("sweep-deliveries")
 def sweep_deliveries():
-    """Every minute: re-queue deliveries whose task was lost; drop day-old rate counters."""
+    """Every minute: re-queue deliveries whose task was lost; drop day-old rate counters and
+    sessions past their lifetime."""
     with task_scope():
         guards.forget_old_counters()
+        sessions.forget_expired()
         ids = runner.sweep()
         _queue(ids)
     return len(ids)

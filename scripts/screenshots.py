@@ -8,7 +8,7 @@ import tempfile
 from playwright.sync_api import expect, sync_playwright
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-from live import ROOT, environment, flask, web, worker  # noqa: E402
+from live import ROOT, environment, flask, wait_for, web, worker  # noqa: E402
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -59,6 +59,7 @@ def main(out=os.path.join(ROOT, "docs", "screenshots")):
         page.screenshot(path=f"{out}/issued.png", full_page=True)
         history(page, base, out)
         settings(page, base, out)
+        team(browser, page, base, out, tmp)
         payer(browser, base, out, tmp)
         browser.close()
 
@@ -84,6 +85,40 @@ def history(page, base, out):
     page.wait_for_selector("#toast.error:not([hidden])")
     page.screenshot(path=f"{out}/refused-action.png")
 
+
+
+def team(browser, page, base, out, tmp):
+    """«Сотрудники» with an accountant who joined and one still invited; «Сеансы» of two devices."""
+    page.goto(base + "/settings/team")
+    for phone, name, role in (("9165557711", "Иванова Анна", "Бухгалтер"), ("9165557722", "Петров Пётр", "Наблюдатель")):
+        page.fill("#phone", phone)
+        page.fill("#name", name)
+        page.select_option("#role", label=role)
+        page.click("button:has-text('Пригласить')")
+        page.wait_for_selector(".flash-success")
+    link = wait_for(lambda: invitation_link(tmp), what="the invitation SMS")
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, user_agent=(
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36"))
+    phone.goto(base + link)
+    phone.screenshot(path=f"{out}/invitation.png", full_page=True)
+    phone.fill("#password", "accountant password")
+    phone.fill("#confirm", "accountant password")
+    phone.click("button:has-text('Задать пароль и войти')")
+    phone.wait_for_url("**/invoices/new")
+    page.goto(base + "/settings/team")
+    page.screenshot(path=f"{out}/team.png", full_page=True)
+    page.goto(base + "/settings/sessions")
+    page.screenshot(path=f"{out}/sessions.png", full_page=True)
+
+
+def invitation_link(tmp):
+    """The first invitation link the console SMS backend wrote, or None yet."""
+    try:
+        with open(f"{tmp}/sms.log", encoding="utf-8") as fh:
+            found = re.findall(r"http://127\.0\.0\.1:5098(/invite/[A-Za-z0-9_-]+)", fh.read())
+    except FileNotFoundError:
+        return None
+    return found[0] if found else None
 
 
 def settings(page, base, out):

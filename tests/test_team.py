@@ -4,6 +4,7 @@ import io
 import re
 from datetime import timedelta
 
+from ckbiz import tasks
 from ckbiz.database import utcnow
 from ckbiz.extensions import db
 from ckbiz.models import Delivery, User, UserSession
@@ -198,6 +199,25 @@ def test_idle_and_old_sessions_end(app, merchant):
     assert old.get("/invoices").status_code == 302
     with app.app_context(), db.connection_context():
         assert UserSession.select().count() == 0
+
+
+def test_the_sweep_forgets_sessions_nobody_comes_back_to(app, merchant):
+    """An abandoned browser never presents its cookie again: the periodic sweep ends its session."""
+    for _ in range(2):
+        assert AuthActions(app.test_client()).login().status_code == 303
+    with app.app_context(), db.connection_context():
+        first = UserSession.select().order_by(UserSession.id).first()
+        UserSession.update(last_seen_at=utcnow() - timedelta(days=1)).where(UserSession.id == first.id).execute()
+        tasks.sweep_deliveries.call_local()
+        assert [s.id for s in UserSession.select()] != [] and first.id not in [s.id for s in UserSession.select()]
+
+
+def test_logging_in_again_in_the_same_browser_ends_the_session_it_had(app, merchant):
+    client = app.test_client()
+    for _ in range(2):
+        assert AuthActions(client).login().status_code == 303
+    with app.app_context(), db.connection_context():
+        assert UserSession.select().count() == 1
 
 
 def test_a_session_remembers_device_and_address_and_is_touched_at_most_once_a_minute(app, merchant):

@@ -62,6 +62,14 @@ def find(token):
     return row
 
 
+def forget_expired():
+    """End every session past its idle or absolute lifetime (abandoned ones are never used again)."""
+    now = utcnow()
+    idle, absolute = _lifetimes()
+    return UserSession.delete().where((UserSession.last_seen_at < now - idle)
+                                      | (UserSession.created_at < now - absolute)).execute()
+
+
 def of_users(user_ids):
     """The sessions of these users, most recently used first, each with its user."""
     return list(UserSession.select(UserSession, User).join(User).where(UserSession.user.in_(user_ids))

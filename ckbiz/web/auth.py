@@ -82,7 +82,9 @@ def safe_next(target):
 
 def start_session(user):
     """Log the user in on a new server-side session and a fresh cookie, so a cookie from
-    before is worth nothing."""
+    before is worth nothing. A session this browser had is ended, not left behind."""
+    if current_user.is_authenticated:
+        sessions.end(current_user.session.id, [current_user.id])
     session.clear()
     user.session, user.session_token = sessions.open_session(user, client_address(), request.user_agent.string)
     login_user(user)
