@@ -30,7 +30,7 @@ def main(out=os.path.join(ROOT, "docs", "screenshots")):
     flask(env, "demo", "--password", PASSWORD, "--invoices", "40")
     with web(env, 5098, f"{tmp}/web.log"), worker(env, f"{tmp}/worker.log"), sync_playwright() as p:
         browser = launch(p)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="ru-RU")
         base = "http://127.0.0.1:5098"
         page.goto(base + "/recover")
         page.fill("#phone", "9000000000")
@@ -97,7 +97,7 @@ def team(browser, page, base, out, tmp):
         page.click("button:has-text('Пригласить')")
         page.wait_for_selector(".flash-success")
     link = wait_for(lambda: invitation_link(tmp), what="the invitation SMS")
-    phone = browser.new_page(viewport={"width": 390, "height": 844}, user_agent=(
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="ru-RU", user_agent=(
         "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36"))
     phone.goto(base + link)
     phone.screenshot(path=f"{out}/invitation.png", full_page=True)
@@ -152,7 +152,7 @@ def payer(browser, base, out, tmp):
     newest = max(glob.glob(f"{tmp}/outbox/*.eml"), key=os.path.getmtime)
     message = email.message_from_bytes(open(newest, "rb").read(), policy=policy.default)
     link = re.search(r"http://\S+/i/\S+", message.get_body(("plain",)).get_content()).group(0)
-    phone = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
+    phone = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, locale="ru-RU",
                                 is_mobile=True, has_touch=True)
     page = phone.new_page()
     page.goto(link)

@@ -111,8 +111,12 @@ def cancel(number):
     """«Отменить»: asks for confirmation first unless the request confirms."""
     invoice = get_invoice(number)
     if request.form.get("confirm") != "1":
-        return render_template("invoice/confirm_cancel.html", invoice=invoice,
-                               next=safe_next(request.form.get("next")))
+        back = safe_next(request.form.get("next"))
+        return render_template("core/confirm.html", question=_("Отменить счет № %(n)s?", n=invoice.number),
+                               consequence=_("Плательщик больше не сможет оплатить этот счет. Отмену нельзя вернуть."),
+                               action=url_for("invoice.cancel", number=invoice.number), next=back,
+                               yes=_("Отменить счет"), no=_("Не отменять"),
+                               back=back or url_for("invoice.show", number=invoice.number))
     return act("cancel", invoice, lifecycle.cancel)
 
 

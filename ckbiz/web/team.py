@@ -79,7 +79,11 @@ def remove(user_id):
     """Remove a user after a confirmation; their sessions end at once. Not the last owner."""
     user = get_user(user_id)
     if request.form.get("confirm") != "1":
-        return render_template("team/confirm_remove.html", user=user)
+        return render_template("core/confirm.html", question=_("Удалить сотрудника %(name)s?", name=user.name),
+                               consequence=_("Он больше не сможет войти в кабинет, его сеансы завершатся сразу. "
+                                             "Выставленные им счета останутся."),
+                               action=url_for("team.remove", user_id=user.id), yes=_("Удалить"),
+                               no=_("Не удалять"), back=url_for("team.index"))
     try:
         team.remove(current_merchant, user.id)
     except AccountError as exc:
