@@ -26,7 +26,7 @@ amount + commission, the sums agree to the kopeck. Prints Markdown tables of the
 latencies and the checks; exits 1 when any check fails or the deadline passes.
 
 Each merchant numbers its own invoices 1, 2, 3 …, so an invoice is known here by
-(merchant, number), the merchant by its index (its phone is 9000000000 + index). Every
+(merchant, number), the merchant by its index (its owner's phone is 9000000000 + index). Every
 e-mail names its merchant by its one recipient: a payer's payer{index}.{k}@example.com
 or the merchant's shop{index}@example.com; an SMS by the payer link in it, which the
 invoice e-mail carries too. The database's rows are matched through invoice.id.
@@ -614,8 +614,8 @@ def run(backend, args):
         flask(env, "init-db", timeout=120)
         flask(env, "demo", "--password", PASSWORD, "--merchants", str(args.merchants), timeout=300)
         # The merchant's notices then name it: shop{index}@example.com (see merchant_of).
-        write_sql(database_url, "UPDATE merchant SET email = "
-                  f"'shop' || (CAST(phone AS BIGINT) - {FIRST_PHONE}) || '@example.com'")
+        write_sql(database_url, "UPDATE merchant SET email = 'shop' || (SELECT CAST(u.phone AS BIGINT) - "
+                  f"{FIRST_PHONE} FROM users u WHERE u.merchant_id = merchant.id) || '@example.com'")
         setup_s = time.monotonic() - started
         for i, port in enumerate(ports):
             logs.append(os.path.join(folder, f"web{i}.log"))
@@ -754,7 +754,7 @@ def run(backend, args):
             stats.timing(f"outbox row → sent ({label}; database clock)", (sent - created).total_seconds() * 1000)
         # Payments and events refer to invoice.id: read each invoice's (merchant index, number) once.
         index = {merchant_id: int(phone) - FIRST_PHONE for merchant_id, phone in reader.rows(
-            "SELECT id, phone FROM merchant")}
+            "SELECT merchant_id, phone FROM users")}
         key_of, invoices = {}, {}
         for invoice_id, merchant_id, number, status, amount, commission in reader.rows(
                 "SELECT id, merchant_id, number, status, amount_kop, commission_kop FROM invoice"):

@@ -48,7 +48,8 @@ def first_merchant(database_url):
     another measure than the one before it).
     """
     query = ("SELECT m.id, i.key_value, i.token, (SELECT min(id) FROM service WHERE merchant_id = m.id) "
-             "FROM merchant m JOIN invoice i ON i.merchant_id = m.id WHERE m.phone = '9000000000' "
+             "FROM users u JOIN merchant m ON m.id = u.merchant_id JOIN invoice i ON i.merchant_id = m.id "
+             "WHERE u.phone = '9000000000' "
              f"AND i.key_value <> '{ISSUE_FORM['req-account']}' ORDER BY i.number DESC LIMIT 1")
     if database_url.startswith("sqlite:///"):
         conn = sqlite3.connect(database_url[len("sqlite:///"):])
