@@ -149,7 +149,8 @@ def payer(browser, base, out, tmp):
     import email
     from email import policy
 
-    newest = max(glob.glob(f"{tmp}/outbox/*.eml"), key=os.path.getmtime)
+    mails = wait_for(lambda: glob.glob(f"{tmp}/outbox/*.eml"), what="an e-mail in the outbox")
+    newest = max(mails, key=os.path.getmtime)
     message = email.message_from_bytes(open(newest, "rb").read(), policy=policy.default)
     link = re.search(r"http://\S+/i/\S+", message.get_body(("plain",)).get_content()).group(0)
     phone = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, locale="ru-RU",

@@ -10,6 +10,7 @@ from ckbiz.database import utcnow
 from ckbiz.extensions import db
 from ckbiz.models import Delivery, Invoice, Merchant, Service
 from conftest import SmtpRecorder, csrf_token, free_port
+from factories import make_invoice
 
 
 def issue(app, client, merchant, **overrides):
@@ -272,3 +273,12 @@ def test_messages_are_flask_mail_messages_and_what_smtp_cannot_carry_is_refused_
             mailer.send(message)
         assert not refused.value.retryable and "line breaks" in str(refused.value)
     assert smtp.messages == []
+
+
+def test_the_worker_renders_mail_outside_any_request(app, merchant, smtp):
+    """The worker has an app but no request: the pages' context (the user's role and tabs) must
+    not be asked for while an e-mail is rendered."""
+    invoice = make_invoice(app, merchant, phone=None)  # sent at once: huey runs tasks inline here
+    assert [row.state for row in delivery_rows(app, invoice)] == ["sent"]
+    [(_, rcpts, message)] = smtp.messages
+    assert rcpts == ["payer@example.com"] and f"№ {invoice.number}" in message["Subject"]

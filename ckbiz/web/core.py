@@ -2,7 +2,7 @@
 the health check, and the 503 for a database or queue out of reach."""
 import sqlite3
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
+from flask import Blueprint, current_app, has_request_context, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -36,14 +36,20 @@ def cabinet_words():
         "status_icons": STATUS_ICONS,
         "status_labels": {status: str(label) for status, label in STATUS_LABELS.items()},
         "role_labels": {role: str(label) for role, label in roles.ROLES.items()},
-        # What the user's role may do, worked out once per page (history rows ask fifty times).
-        "may": {permission: current_user.is_authenticated and roles.can(current_user.role, permission)
-                for permission in roles.PERMISSIONS},
+        "may": permissions_of_the_user(),
         "texts": {"remind": _("Напомнить"), "mark_paid": _("Оплачен другим способом"), "cancel": _("Отменить"),
                   "confirm_paid": _("Отметить счет № %s оплаченным другим способом?"),
                   "confirm_cancel": _("Отменить счет № %s?"), "invoice": _("Инвойс"),
                   "other_way": _("другим способом")},
     }
+
+
+def permissions_of_the_user():
+    """What the logged-in user's role may do, worked out once per page (history rows ask fifty
+    times); nothing for a stranger, and nothing outside a request (an e-mail the worker renders)."""
+    if not has_request_context() or not current_user.is_authenticated:
+        return {}
+    return {permission: roles.can(current_user.role, permission) for permission in roles.PERMISSIONS}
 
 
 def tabs():
