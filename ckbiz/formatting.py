@@ -13,7 +13,7 @@ from babel.numbers import parse_pattern
 from flask import g, url_for
 from flask_babel import get_locale, get_translations
 
-from .domain.clock import local, zone
+from .domain.clock import local
 from .domain.money import to_decimal
 
 MOSCOW = timedelta(hours=3)

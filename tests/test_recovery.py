@@ -6,7 +6,7 @@ import pytest
 
 from ckbiz.database import utcnow
 from ckbiz.extensions import db
-from ckbiz.models import Captcha, Delivery, Merchant, User
+from ckbiz.models import Captcha, Delivery, User
 from conftest import PASSWORD, captcha, csrf_token, recover, register_phone, sms_lines
 
 SENT = "Если этот номер зарегистрирован, на него отправлено СМС"

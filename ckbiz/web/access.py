@@ -21,7 +21,8 @@ current_merchant = LocalProxy(lambda: current_user.merchant)
 
 def requires(permission):
     """Declare the permission a view needs (domain.roles.PERMISSIONS)."""
-    roles.PERMISSIONS[permission]  # a misspelt permission fails at import, not at the first request
+    if permission not in roles.PERMISSIONS:  # a misspelt permission fails at import, not at a request
+        raise ValueError(f"unknown permission {permission!r}")
 
     def declare(view):
         view.permission = permission
