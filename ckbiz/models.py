@@ -48,6 +48,7 @@ class Merchant(BaseModel):
     default_validity_hours = IntegerField(null=True)
     copy_invoices = BooleanField(default=False)
     copy_email = CharField(null=True)
+    attach_pdf = BooleanField(default=False)  # «Прикладывать PDF к письму»
     # The number of the merchant's latest invoice: each merchant numbers its own 1, 2, 3 …
     last_invoice_number = BigIntegerField(default=0)
     created_at = DateTimeField(default=utcnow)
@@ -136,6 +137,7 @@ class Service(BaseModel):
     commission_bp = IntegerField(default=0)  # hundredths of a percent: 150 = 1.5 %
     commission_min_kop = BigIntegerField(default=0)
     commission_max_kop = BigIntegerField(null=True)
+    vat = CharField(max_length=4, default="none")  # the VAT rate of its one line: domain.positions.VAT_RATES
     created_at = DateTimeField(default=utcnow)
 
     @classmethod
@@ -172,6 +174,10 @@ class Invoice(BaseModel):
     comment = TextField(default="")
     amount_kop = BigIntegerField()
     commission_kop = BigIntegerField()
+    # [{"name", "quantity" (decimal text), "unit", "price_kop", "vat", "amount_kop"}]; empty: one line
+    # with the service title (domain.positions.lines_of)
+    positions = JSONField(default=list)
+    payer_org = JSONField(null=True)  # {"name", "inn", "kpp"}: «Покупатель» on the PDF
     # What the invoice was issued with: payee requisites, service title, category,
     # commission rule. Later edits to the service never change a sent invoice.
     issued_with = JSONField()

@@ -9,8 +9,10 @@ from ckbiz.models import Invoice, Merchant, Service, User
 
 
 def make_invoice(app, merchant, key="34234234", amount_kop=20000, phone="9026376577",
-                 email="payer@example.com", hours=72, **changes):
-    """Issue an invoice for the merchant's first service; `changes` are written afterwards."""
+                 email="payer@example.com", hours=72, positions=(), payer_org=None, **changes):
+    """Issue an invoice for the merchant's first service; `changes` are written afterwards.
+
+    positions are stored dicts (domain.positions.clean_positions makes them from typed rows)."""
     with app.app_context(), db.connection_context():
         merchant = Merchant.get_by_id(merchant.id)
         service = Service.of(merchant).first()
@@ -18,7 +20,8 @@ def make_invoice(app, merchant, key="34234234", amount_kop=20000, phone="9026376
                        "value": key if f["key"] else "x"} for f in service.fields]
         invoice, rows = invoicing.issue_invoice(
             merchant, service, payer_phone=phone, payer_email=email, requisites=requisites,
-            comment="", amount_kop=amount_kop, validity_hours=hours, actor="")
+            comment="", amount_kop=amount_kop, validity_hours=hours, actor="", positions=positions,
+            payer_org=payer_org)
         tasks.send(rows)
         if changes:
             Invoice.update(**changes).where(Invoice.id == invoice.id).execute()

@@ -9,6 +9,7 @@ from ..extensions import db
 from ..models import Invoice, InvoiceEvent, Merchant
 from . import money, outbox
 from .contacts import PhoneError, normalise_phone
+from .positions import total
 from .requisites import ORGANISATION_FIELDS
 
 MAX_REQUISITE = 200
@@ -21,7 +22,7 @@ def snapshot(service):
     return {
         "payee": {name: getattr(org, name) for name in ORGANISATION_FIELDS},
         "service": {"title": service.title, "category": service.category,
-                    "display_name": service.display_name},
+                    "display_name": service.display_name, "vat": service.vat},
         "commission": {"bp": service.commission_bp, "min_kop": service.commission_min_kop,
                        "max_kop": service.commission_max_kop},
     }
@@ -83,19 +84,22 @@ def _clean_value(field, raw):
 
 
 def issue_invoice(merchant, service, *, payer_phone, payer_email, requisites, comment,
-                  amount_kop, validity_hours, actor, repeat_of=None):
+                  amount_kop, validity_hours, actor, repeat_of=None, positions=(), payer_org=None):
     """Create an issued invoice, its event and its deliveries in one transaction; `actor` is who
-    issued it, as events name them.
+    issued it, as events name them. With positions (domain.positions) the amount is their sum.
 
     Returns (invoice, outbox rows): queue the rows once the transaction has committed.
     """
     now = utcnow()
     key = next(r for r in requisites if r["key"])
+    if positions:
+        amount_kop = total(positions)
     with db.atomic():
         invoice = Invoice.create(
             merchant=merchant, number=next_number(merchant), service=service, payer_phone=payer_phone, payer_email=payer_email,
             requisites=requisites, key_label=key["label"], key_value=key["value"], comment=comment,
             amount_kop=amount_kop, commission_kop=estimate_commission(service, amount_kop),
+            positions=list(positions), payer_org=payer_org,
             issued_with=snapshot(service), issued_at=now, status_changed_at=now,
             expires_at=now + timedelta(hours=validity_hours), repeat_of=repeat_of, issued_by=actor,
             status_changed_by=actor)
@@ -123,10 +127,13 @@ def draft_invoice(merchant, service, **values):
     """An unsaved invoice as «Просмотр» shows it: nothing is written."""
     now = utcnow()
     key = next(r for r in values["requisites"] if r["key"])
+    positions = values.get("positions") or []
+    amount_kop = total(positions) if positions else values["amount_kop"]
     return Invoice(
         merchant=merchant, service=service, payer_phone=values["payer_phone"],
         payer_email=values["payer_email"], requisites=values["requisites"], key_label=key["label"],
-        key_value=key["value"], comment=values["comment"], amount_kop=values["amount_kop"],
-        commission_kop=estimate_commission(service, values["amount_kop"]),
+        key_value=key["value"], comment=values["comment"], amount_kop=amount_kop,
+        commission_kop=estimate_commission(service, amount_kop), positions=positions,
+        payer_org=values.get("payer_org"),
         issued_with=snapshot(service), issued_at=now,
         expires_at=now + timedelta(hours=values["validity_hours"]), token=None)

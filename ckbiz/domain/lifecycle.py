@@ -103,7 +103,8 @@ def repeat(invoice, actor):
         new, rows = invoicing.issue_invoice(
             merchant, invoice.service, payer_phone=invoice.payer_phone, payer_email=invoice.payer_email,
             requisites=invoice.requisites, comment=invoice.comment, amount_kop=invoice.amount_kop,
-            validity_hours=hours, repeat_of=invoice, actor=actor)
+            positions=invoice.positions, payer_org=invoice.payer_org, validity_hours=hours,
+            repeat_of=invoice, actor=actor)
         InvoiceEvent.create(invoice=invoice.id, kind="repeated", note=f"№ {new.number}", actor=actor)
     return new, rows
 
