@@ -13,6 +13,7 @@ from babel.numbers import parse_pattern
 from flask import g, url_for
 from flask_babel import get_locale, get_translations
 
+from .domain import positions
 from .domain.clock import local
 from .domain.money import to_decimal
 
@@ -42,6 +43,11 @@ def rubles(kopecks):
 def plain_rubles(kopecks):
     """«1500,00», no grouping and no sign: a number as Excel (the CSV) and a form field take it."""
     return str(to_decimal(kopecks)).replace(".", ",")
+
+
+def quantity(value):
+    """«1,5», «2», «0,125»: a quantity as Russians write it, without trailing zeros."""
+    return format(value.normalize(), "f").replace(".", ",")
 
 
 def datetime_text(dt, tz_name=None, with_zone=False):
@@ -98,11 +104,17 @@ def device(user_agent):
 def init_app(app):
     """Expose the formatters to templates as filters."""
     app.add_template_filter(rubles, "rubles")
+    app.add_template_filter(plain_rubles, "plain_rubles")
+    app.add_template_filter(quantity, "quantity")
     app.add_template_filter(phone, "phone")
     app.add_template_filter(datetime_text, "datetime")
     app.add_template_filter(date_text, "date")
     app.add_template_filter(device, "device")
     app.add_template_global(invoice_url)
+    app.add_template_global(positions.lines_of)
+    app.add_template_global(positions.vat_total)
+    app.add_template_global(positions.VAT_LABELS, "vat_labels")
+    app.add_template_global(positions.UNITS, "units")
     # Flask-Babel finds the locale and the catalog again for every string a template
     # translates (a page has dozens, an e-mail forty); once per request or task is enough.
     app.jinja_env.install_gettext_callables(

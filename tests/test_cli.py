@@ -1,6 +1,8 @@
 """The command line of DESIGN.md: each command, its errors and exit codes."""
 import json
 
+import pytest
+
 from ckbiz.extensions import db
 from ckbiz.models import Invoice, InvoiceEvent, Merchant, Service, User
 from factories import user_with_phone
@@ -172,3 +174,26 @@ def test_worker_runs_the_periodic_jobs_unless_told_not_to(runner, monkeypatch):
     assert run(runner, "worker", "--no-periodic", "--workers", "4").exit_code == 0
     assert [c["periodic"] for c in calls] == [True, False]
     assert calls[1]["workers"] == 4
+
+
+@pytest.mark.parametrize("vat, stored", [(20, "20"), ("22", "22"), ("none", "none"), (None, "none")])
+def test_add_service_takes_a_vat_rate(app, runner, merchant, tmp_path, vat, stored):
+    spec = json.loads(json.dumps(SPEC))
+    if vat is not None:
+        spec["service"]["vat"] = vat
+    path = tmp_path / "vat.json"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    assert run(runner, "add-service", "--merchant", "9161234567", str(path)).exit_code == 0
+    with app.app_context(), db.connection_context():
+        assert Service.get(Service.display_name == "Ромашка").vat == stored
+
+
+def test_add_service_refuses_an_unknown_vat_rate(app, runner, merchant, tmp_path):
+    spec = json.loads(json.dumps(SPEC))
+    spec["service"]["vat"] = 18
+    path = tmp_path / "vat.json"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    result = runner.invoke(args=["add-service", "--merchant", "9161234567", str(path)])
+    assert result.exit_code != 0 and "service.vat" in result.output
+    with app.app_context(), db.connection_context():
+        assert not Service.select().where(Service.display_name == "Ромашка").exists()

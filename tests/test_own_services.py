@@ -85,3 +85,19 @@ def test_another_merchants_service_cannot_be_edited(app, client, auth, merchant)
     auth.login(phone="9037778899", password="other password")
     assert client.get(f"/settings/services/{service.id}").status_code == 404
     assert post(client, f"/settings/services/{service.id}", **GOOD).status_code == 404
+
+
+def test_the_vat_rate_is_saved_and_shown_again(app, cabinet, merchant):
+    assert post(cabinet, "/settings/services/new", vat="20", **GOOD).status_code == 303
+    with app.app_context(), db.connection_context():
+        service = Service.get(Service.display_name == "Цветы")
+        assert service.vat == "20"
+    html = cabinet.get(f"/settings/services/{service.id}").get_data(as_text=True)
+    assert '<option selected value="20">20 %</option>' in html
+
+
+def test_an_unknown_vat_rate_is_refused(app, cabinet, merchant):
+    response = post(cabinet, "/settings/services/new", vat="18", **GOOD)
+    assert response.status_code == 422 and "Выберите значение из списка" in response.get_data(as_text=True)
+    with app.app_context(), db.connection_context():
+        assert not Service.select().where(Service.display_name == "Цветы").exists()

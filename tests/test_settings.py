@@ -102,3 +102,14 @@ def test_another_merchants_service_cannot_be_renamed(app, client, auth, merchant
     token = csrf_token(client, "/settings")
     assert client.post(f"/settings/services/{service.id}/rename",
                        data={"csrf_token": token, "name": "x"}).status_code == 404
+
+
+def test_attach_pdf_is_saved_and_shown_checked(app, logged_in, merchant):
+    assert "Прикладывать PDF к письму" in logged_in.get("/settings").get_data(as_text=True)
+    assert save(logged_in, attach_pdf="y").status_code == 303
+    with app.app_context(), db.connection_context():
+        assert Merchant.get_by_id(merchant.id).attach_pdf is True
+    assert 'checked id="attach_pdf"' in logged_in.get("/settings").get_data(as_text=True)
+    assert save(logged_in).status_code == 303
+    with app.app_context(), db.connection_context():
+        assert Merchant.get_by_id(merchant.id).attach_pdf is False

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from ..extensions import db
 from ..models import MAX_ID, Organisation, Service
 from . import money, requisites
+from .positions import VAT_RATES
 
 FIELD_KINDS = ("text", "digits", "month", "phone")
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -46,7 +47,10 @@ def clean_spec(data):
         "title": str(service["title"]).strip()[:200],
         "category": str(service.get("category") or "Прочие").strip()[:100],
         "fields": clean_fields(service.get("fields")),
+        "vat": str(service.get("vat", "none")),
     }
+    if cleaned["vat"] not in VAT_RATES:
+        raise SpecError(f"service.vat: one of {', '.join(VAT_RATES)}")
     rule = service.get("commission") or {}
     try:
         cleaned.update(clean_commission(rule.get("percent"), rule.get("min"), rule.get("max")))

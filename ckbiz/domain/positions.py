@@ -39,7 +39,7 @@ class PositionErrors(ValueError):
     """What is wrong with the typed rows: {row index: {field: message}}, and the sum as a whole."""
 
     def __init__(self, rows, total=""):
-        super().__init__("; ".join([total] * bool(total) + [m for r in rows.values() for m in r.values()]))
+        super().__init__("; ".join(str(m) for m in [total] * bool(total) + [m for r in rows.values() for m in r.values()]))
         self.rows = rows
         self.total = total
 
@@ -71,8 +71,8 @@ def vat_of(amount_kop, vat):
 
 
 def is_blank(row):
-    """A row the merchant left empty: no name, quantity or price typed (unit and rate have defaults)."""
-    return not any(str(row.get(field) or "").strip() for field in ("name", "quantity", "price"))
+    """A row the merchant left empty: no name and no price (quantity, unit and rate have defaults)."""
+    return not any(str(row.get(field) or "").strip() for field in ("name", "price"))
 
 
 def clean_positions(rows, maximum):
@@ -113,6 +113,8 @@ def _clean_row(row):
     except ValueError as exc:
         errors["quantity"] = str(exc)
     try:
+        if not str(row.get("price") or "").strip():
+            raise money.AmountError(_l("Укажите цену"))
         price_kop = money.parse_rubles(row.get("price"))
         if price_kop <= 0:
             errors["price"] = _l("Цена должна быть больше нуля")

@@ -148,3 +148,26 @@ def clean_organisation(data):
     if errors:
         raise OrganisationErrors(errors)
     return out
+
+
+def clean_payer_organisation(data):
+    """The payer organisation of an invoice ({"name", "inn", "kpp"}), None when nothing is typed,
+    or OrganisationErrors with every bad field. An ИП (12-digit ИНН) has no КПП."""
+    out = {k: " ".join(str(data.get(k) or "").split()) for k in ("name", "inn", "kpp")}
+    if not any(out.values()):
+        return None
+    errors = {}
+    if not out["name"]:
+        errors["name"] = _fail("name", _l("не заполнено")).message
+    elif len(out["name"]) > _TEXT_LIMIT:
+        errors["name"] = _fail("name", _l("не длиннее %(n)d символов", n=_TEXT_LIMIT)).message
+    for field, check in (("inn", clean_inn), ("kpp", clean_kpp)):
+        try:
+            out[field] = check(out[field])
+        except RequisiteError as exc:
+            errors[field] = exc.message
+    if "inn" not in errors and len(out["inn"]) == 12 and out["kpp"]:
+        errors["kpp"] = _fail("kpp", _l("у ИП нет КПП")).message
+    if errors:
+        raise OrganisationErrors(errors)
+    return out

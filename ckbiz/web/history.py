@@ -15,9 +15,7 @@ from .access import current_merchant, requires
 bp = Blueprint("history", __name__)
 PAGE = 50
 CSV_COLUMNS = ("Номер", "Услуга", "Ключевой реквизит", "Телефон", "Эл. адрес", "Выставлен",
-               "Истекает", "Сумма", "Комиссия", "Статус", "Выставил", "Статус изменил")
-
-
+               "Истекает", "Сумма", "Комиссия", "Статус", "Выставил", "Статус изменил", "Позиций")
 
 # What a history row shows; the JSON copies stay unread.
 ROW_COLUMNS = (Invoice.number, Invoice.key_label, Invoice.key_value, Invoice.payer_phone, Invoice.payer_email,
@@ -68,7 +66,7 @@ def export():
     tz = current_merchant.timezone
     query = (selection.invoices(current_merchant).join(Service)
              .select(*ROW_COLUMNS, Invoice.issued_at, Invoice.commission_kop, Invoice.issued_by,
-                     Invoice.status_changed_by)
+                     Invoice.status_changed_by, Invoice.positions)
              .order_by(Invoice.number.desc()).objects())
 
     def generate():
@@ -90,7 +88,7 @@ def _csv_values(invoice, tz):
             invoice.payer_phone or "", invoice.payer_email or "", datetime_text(invoice.issued_at, tz),
             datetime_text(invoice.expires_at, tz), plain_rubles(invoice.amount_kop),
             plain_rubles(invoice.commission_kop), str(STATUS_LABELS[invoice.status]), invoice.issued_by,
-            invoice.status_changed_by)
+            invoice.status_changed_by, len(invoice.positions))
 
 
 def _cell(value):

@@ -11,8 +11,6 @@ from .access import actor, current_merchant, get_service, requires
 bp = Blueprint("issue", __name__, url_prefix="/invoices")
 
 
-
-
 def render_form(form, status=200):
     """The form as a fragment for htmx (errors: 422, swapped in place) or as the page."""
     if request.method == "POST" and htmx.is_htmx():
@@ -47,6 +45,26 @@ def commission():
         amount = None
     fee = invoicing.estimate_commission(service, amount) if amount else None
     return render_template("issue/_commission.html", amount=amount, fee=fee)
+
+
+@bp.post("/new/positions")
+@requires("issue")
+def positions():
+    """The positions rows: «Добавить позицию», «Удалить» on a row, and the live sum while typing.
+
+    Nothing is saved. htmx swaps the rows (or, while typing, just the sums); without JavaScript
+    the buttons submit the whole form here and get it back with the rows changed.
+    """
+    form = issue_form.build(current_merchant, request.form)
+    if "add_position" in request.form:
+        form.add_row()
+    elif (index := request.form.get("remove_position", type=int)) is not None:
+        form.remove_row(index)
+    if htmx.wants_fragment("positions-sum"):
+        return render_template("issue/_positions_live.html", form=form)
+    if htmx.is_htmx():
+        return render_template("issue/_positions.html", form=form, rows_changed=True)
+    return render_template("issue/new.html", form=form)
 
 
 @bp.post("/preview")

@@ -1,4 +1,7 @@
-"""The «Выставить счет» form (§4.3–4.6): fixed fields plus the chosen service's requisites."""
+"""The «Выставить счет» form (§4.3–4.6): fixed fields, the chosen service's requisites, and the
+optional positions and payer organisation."""
+import re
+
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -6,11 +9,23 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, StringField, TextAreaField, ValidationError
 from wtforms.validators import InputRequired, Length, NumberRange
 
-from ..domain import catalog, invoicing, money
+from ..domain import catalog, invoicing, money, positions, requisites
 from ..forms import ChoiceField, PhoneField, email_address, strip
 
 MAX_COMMENT = 1000
 REQUISITE_PREFIX = "req-"
+# A positions row's inputs are pos-<row>-<field>; rows are numbered anew at each render.
+_POSITION_INPUT = re.compile(r"^pos-(\d{1,4})-(%s)$" % "|".join(positions.FIELDS))
+BLANK_ROW = {"name": "", "quantity": "1", "unit": "шт.", "price": "", "vat": "none"}
+
+
+def row_amount(row):
+    """Kopecks of one typed row, or None while its quantity or price cannot be read."""
+    try:
+        price = money.parse_rubles(row.get("price"))
+        return positions.line_amount(positions.parse_quantity(row.get("quantity")), price)
+    except ValueError:
+        return None
 
 
 class IssueForm(FlaskForm):
@@ -22,15 +37,21 @@ class IssueForm(FlaskForm):
     validity_hours = IntegerField(_l("Срок действия счета"),
                                   validators=[InputRequired(_l("Укажите срок действия в часах"))])
     amount = StringField(_l("Сумма к оплате, руб."))
+    payer_org_name = StringField(_l("Название"), filters=[strip])
+    payer_org_inn = StringField(_l("ИНН"), filters=[strip])
+    payer_org_kpp = StringField(_l("КПП"), filters=[strip])
 
     amount_kop = None
     requisites = None
+    payer_org = None
 
     def __init__(self, services, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.services = {s.id: s for s in services}
         self.service.choices = [(s.id, service_label(s)) for s in services]
         self.requisite_values, self.requisite_errors = {}, {}
+        self.rows, self.position_errors, self.positions_error = [dict(BLANK_ROW)], {}, ""
+        self.positions = []
         if not self.service.raw_data and services:
             self.service.data = services[0].id
 
@@ -45,7 +66,31 @@ class IssueForm(FlaskForm):
         maximum = int(current_app.config["MAX_VALIDITY_HOURS"])
         NumberRange(1, maximum, _("От 1 до %(max)d часов", max=maximum))(self, field)
 
+    @property
+    def has_positions(self):
+        """True when a row is typed: the amount is then the rows' sum, not typed."""
+        return not all(positions.is_blank(row) for row in self.rows)
+
+    @property
+    def rows_total(self):
+        """Kopecks of the rows that can be read so far (the live sum while typing)."""
+        amounts = [row_amount(row) for row in self.rows]
+        return sum(a for a in amounts if a)
+
+    amount_of = staticmethod(row_amount)
+
+    @property
+    def rows_vat(self):
+        """Kopecks of VAT in the readable rows, or None while every row is «Без НДС»."""
+        rated = [(row_amount(row), row["vat"]) for row in self.rows
+                 if row["vat"] in positions.VAT_RATES and row["vat"] != "none"]
+        if not rated:
+            return None
+        return sum(positions.vat_of(amount, vat) for amount, vat in rated if amount)
+
     def validate_amount(self, field):
+        if self.has_positions:
+            return
         try:
             self.amount_kop = money.parse_amount(field.data, current_app.config["MAX_AMOUNT"])
         except money.AmountError as exc:
@@ -65,7 +110,27 @@ class IssueForm(FlaskForm):
         except invoicing.RequisiteErrors as exc:
             self.requisite_errors = exc.errors
             ok = False
-        return ok
+        return self._validate_positions() & self._validate_payer_org() & ok
+
+    def _validate_positions(self):
+        try:
+            self.positions = positions.clean_positions(self.rows, current_app.config["MAX_AMOUNT"])
+        except positions.PositionErrors as exc:
+            self.position_errors, self.positions_error = exc.rows, exc.total
+            return False
+        if self.positions:
+            self.amount_kop = positions.total(self.positions)
+        return True
+
+    def _validate_payer_org(self):
+        fields = {"name": self.payer_org_name, "inn": self.payer_org_inn, "kpp": self.payer_org_kpp}
+        try:
+            self.payer_org = requisites.clean_payer_organisation({k: f.data for k, f in fields.items()})
+        except requisites.OrganisationErrors as exc:
+            for key, message in exc.errors.items():
+                fields[key].errors = [*fields[key].errors, message]
+            return False
+        return True
 
     def read_requisites(self, formdata):
         """Pick this service's requisite values out of the submitted data."""
@@ -73,11 +138,33 @@ class IssueForm(FlaskForm):
             self.requisite_values = {f["name"]: formdata.get(REQUISITE_PREFIX + f["name"], "")
                                      for f in self.chosen.fields}
 
+    def read_rows(self, formdata):
+        """The positions rows as typed, in their order; one blank row when there are none."""
+        rows = {}
+        for key in formdata or ():
+            if match := _POSITION_INPUT.match(key):
+                rows.setdefault(int(match[1]), dict(BLANK_ROW))[match[2]] = formdata.get(key, "")
+        # More rows than any invoice may have are not read: clean_positions says so.
+        self.rows = [rows[i] for i in sorted(rows)][:positions.MAX_POSITIONS + 1] or [dict(BLANK_ROW)]
+
+    def add_row(self):
+        """«Добавить позицию»: a blank row at the end, up to the limit."""
+        if len(self.rows) < positions.MAX_POSITIONS:
+            self.rows.append(dict(BLANK_ROW))
+
+    def remove_row(self, index):
+        """«Удалить» on a row; the last row left is emptied instead."""
+        if 0 <= index < len(self.rows):
+            del self.rows[index]
+        self.rows = self.rows or [dict(BLANK_ROW)]
+
     def issue_values(self):
         """The validated values, as issue_invoice and draft_invoice take them."""
         return {"payer_phone": self.payer_phone.phone, "payer_email": self.payer_email.data,
                 "requisites": self.requisites, "comment": self.comment.data or "",
-                "amount_kop": self.amount_kop, "validity_hours": self.validity_hours.data}
+                "amount_kop": self.amount_kop, "validity_hours": self.validity_hours.data,
+                "positions": self.positions, "payer_org": self.payer_org}
+
 
 
 def service_label(service):
@@ -93,4 +180,5 @@ def build(merchant, formdata=None):
         form.validity_hours.data = (merchant.default_validity_hours
                                     or current_app.config["DEFAULT_VALIDITY_HOURS"])
     form.read_requisites(formdata)
+    form.read_rows(formdata)
     return form

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, RadioField, StringField
 from wtforms.validators import InputRequired, Length
 
-from ..domain import catalog, money, requisites
+from ..domain import catalog, money, positions, requisites
 from ..domain.requisites import ORGANISATION_FIELDS
 from ..formatting import plain_rubles
 from ..forms import ChoiceField, strip
@@ -35,6 +35,7 @@ class ServiceForm(FlaskForm):
     title = StringField(_l("Услуга (как в счете)"), filters=[strip],
                         validators=[InputRequired(_l("Укажите услугу")), Length(max=200)])
     category = StringField(_l("Категория"), filters=[strip], default="Прочие", validators=[Length(max=100)])
+    vat = ChoiceField(_l("НДС"), choices=list(positions.VAT_LABELS.items()), default="none")
     percent = StringField(_l("Комиссия, %"), filters=[strip], default="0")
     minimum = StringField(_l("Минимум комиссии, руб."), filters=[strip], default="0")
     maximum = StringField(_l("Максимум комиссии, руб."), filters=[strip])
@@ -58,7 +59,7 @@ class ServiceForm(FlaskForm):
         if ok and commission is not None and fields is not None:
             self.cleaned = organisation, {"display_name": self.display_name.data, "title": self.title.data,
                                           "category": self.category.data or "Прочие", "fields": fields,
-                                          **commission}
+                                          "vat": self.vat.data, **commission}
             return True
         return False
 
@@ -94,8 +95,8 @@ class ServiceForm(FlaskForm):
         """Show a stored service in the form."""
         for name in ORGANISATION_FIELDS:
             getattr(self, name).data = getattr(service.organisation, name)
-        self.display_name.data, self.title.data, self.category.data = (
-            service.display_name, service.title, service.category)
+        self.display_name.data, self.title.data, self.category.data, self.vat.data = (
+            service.display_name, service.title, service.category, service.vat)
         self.percent.data = money.bp_to_percent(service.commission_bp)
         self.minimum.data = plain_rubles(service.commission_min_kop)
         self.maximum.data = plain_rubles(service.commission_max_kop) if service.commission_max_kop else ""

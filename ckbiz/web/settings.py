@@ -32,6 +32,7 @@ class MainForm(FlaskForm):
                                           validators=[InputRequired(_l("Укажите срок в часах"))])
     copy_invoices = BooleanField(_l("Дублировать счета на почту"))
     copy_email = EmailField(_l("Адрес для копий счетов"), validators=[Length(max=254), email_address])
+    attach_pdf = BooleanField(_l("Прикладывать PDF к письму"))
     email = EmailField(_l("Эл. адрес для уведомлений об оплате"), validators=[Length(max=254), email_address])
     timezone = ChoiceField(_l("Часовой пояс"), choices=list(TIMEZONES))
 
@@ -65,7 +66,7 @@ def index():
     if form.validate_on_submit():
         Merchant.update(default_validity_hours=form.default_validity_hours.data,
                         copy_invoices=form.copy_invoices.data, copy_email=form.copy_email.data,
-                        email=form.email.data, timezone=form.timezone.data).where(
+                        attach_pdf=form.attach_pdf.data, email=form.email.data, timezone=form.timezone.data).where(
             Merchant.id == merchant.id).execute()
         flash(_("Настройки сохранены"), "success")
         return redirect(url_for("settings.index"), 303)

@@ -151,3 +151,35 @@ def test_pay_without_javascript(page, live, context_factory):
                 pass
     phone.click("text=Вернуться к счету")
     expect(phone.locator(".flash-success")).to_have_text("Счет оплачен. Спасибо!")
+
+
+def test_positions_without_javascript(plain, live):
+    page = plain
+    account = unique_key()
+    page.goto(live.url("/invoices/new"))
+    page.click("summary:has-text('Позиции')")
+    page.get_by_label("Позиция 1: наименование").fill("Монтаж")
+    page.get_by_label("Позиция 1: цена").fill("1000")
+    page.click("button:has-text('Добавить позицию')")
+    # The whole form comes back with a second row and what was typed.
+    expect(page.get_by_label("Позиция 1: наименование")).to_have_value("Монтаж")
+    expect(page.locator("#pos-0-amount")).to_have_text("1\u00a0000,00\u00a0₽")
+    page.get_by_label("Позиция 2: наименование").fill("Кабель")
+    page.get_by_label("Позиция 2: количество").fill("12,5")
+    page.get_by_label("Позиция 2: единица").select_option("м")
+    page.get_by_label("Позиция 2: цена").fill("40")
+    page.click("button:has-text('Добавить позицию')")
+    page.get_by_role("button", name="Удалить позицию 3").click()
+    expect(page.get_by_label("Позиция 3: наименование")).to_have_count(0)
+    expect(page.locator("#positions-sum")).to_contain_text("Итого: 1\u00a0500,00\u00a0₽")
+    expect(page.locator("#amount")).to_have_value("1500,00")
+
+    page.fill("#req-account", account)
+    page.fill("#req-fio", "Кузнецова Мария")
+    page.fill("#payer_phone", "9026376577")
+    page.click("button:has-text('Просмотр')")
+    expect(page.locator(".invoice-positions tbody tr")).to_have_count(2)
+    expect(page.locator(".invoice-sum")).to_contain_text("1\u00a0500,00\u00a0₽")
+    page.click("button:has-text('Выставить')")
+    expect(page).to_have_url(re.compile(r"/invoices/\d+$"))
+    expect(page.locator(".invoice-positions")).to_contain_text("12,5 м")
