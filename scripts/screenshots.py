@@ -60,6 +60,7 @@ def main(out=os.path.join(ROOT, "docs", "screenshots")):
         history(page, base, out)
         settings(page, base, out)
         team(browser, page, base, out, tmp)
+        positions(page, base, out)
         payer(browser, base, out, tmp)
         browser.close()
 
@@ -141,6 +142,34 @@ def settings(page, base, out):
     page.click("text=Сохранить")
     page.wait_for_selector(".flash-error")
     page.screenshot(path=f"{out}/service-form.png", full_page=True)
+
+
+def positions(page, base, out):
+    """Issue 15: an invoice with «Позиции» and «Покупатель»; the payer's page then shows it."""
+    page.goto(base + "/invoices/new")
+    page.click("summary:has-text('Позиции')")
+    rows = (("Монтаж видеонаблюдения", "1", "усл.", "12000", "20"), ("Камера IP 4 Мп", "4", "шт.", "3490,50", "20"),
+            ("Кабель UTP", "35,5", "м", "42", "20"))
+    for i, (name, quantity, unit, price, vat) in enumerate(rows, start=1):
+        if i > 1:
+            page.click("button:has-text('Добавить позицию')")
+        page.get_by_label(f"Позиция {i}: наименование").fill(name)
+        page.get_by_label(f"Позиция {i}: количество").fill(quantity)
+        page.get_by_label(f"Позиция {i}: единица").select_option(unit)
+        page.get_by_label(f"Позиция {i}: цена").fill(price)
+        page.get_by_label(f"Позиция {i}: ставка НДС").select_option(vat)
+    expect(page.locator("#amount")).to_have_value("27453,00")
+    page.click("summary:has-text('Покупатель')")
+    page.fill("#payer_org_name", "ООО «Ромашка»")
+    page.fill("#payer_org_inn", "7707083893")
+    page.fill("#payer_org_kpp", "773601001")
+    page.fill("#req-account", "51000321")
+    page.fill("#req-fio", "Петров Петр Петрович")
+    page.fill("#payer_email", "romashka@example.com")
+    page.screenshot(path=f"{out}/issue-positions.png", full_page=True)
+    page.click("button.primary:has-text('Выставить')")
+    page.wait_for_url(re.compile(r"/invoices/\d+$"))
+    page.screenshot(path=f"{out}/issued-positions.png", full_page=True)
 
 
 def payer(browser, base, out, tmp):
