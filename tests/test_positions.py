@@ -2,6 +2,8 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ckbiz.domain import positions, requisites
 from ckbiz.extensions import db
@@ -196,3 +198,23 @@ def test_csv_counts_positions(app, logged_in, merchant):
     header = lines[0].split(";")
     column = header.index("Позиций")
     assert sorted(line.split(";")[column] for line in lines[1:]) == ["0", "2"]
+
+
+@given(st.lists(st.tuples(st.decimals(min_value=Decimal("0.001"), max_value=Decimal("999"), places=3),
+                          st.integers(min_value=1, max_value=10_000_00),
+                          st.sampled_from(positions.VAT_RATES)), min_size=1, max_size=10))
+def test_typed_rows_keep_exact_kopecks_and_their_vat_never_exceeds_the_line(lines):
+    rows = [row(quantity=format(q, "f").replace(".", ","), price=f"{p // 100},{p % 100:02d}", vat=vat)
+            for q, p, vat in lines]
+    try:
+        cleaned = positions.clean_positions(rows, MAXIMUM)
+    except positions.PositionErrors as exc:  # only a line under a kopeck, or a sum over the maximum
+        tiny = {i for i, (q, p, _) in enumerate(lines) if q * p < Decimal("0.5")}
+        assert set(exc.rows) == tiny if exc.rows else sum(q * p for q, p, _ in lines) > MAXIMUM * 100 - 1
+        return
+    for (q, p, vat), stored in zip(lines, cleaned):
+        exact = q * p  # kopecks, up to three places
+        assert abs(stored["amount_kop"] - exact) <= Decimal("0.5")
+        assert type(stored["amount_kop"]) is int and Decimal(stored["quantity"]) == q
+        assert 0 <= positions.vat_of(stored["amount_kop"], vat) < stored["amount_kop"] or stored["amount_kop"] == 0
+    assert positions.total(cleaned) == sum(s["amount_kop"] for s in cleaned)

@@ -126,6 +126,8 @@ def _clean_row(row):
     vat = str(row.get("vat") or "").strip()
     if vat not in VAT_RATES:
         errors["vat"] = _l("Выберите ставку НДС из списка")
+    if not errors and line_amount(quantity, price_kop) == 0:
+        errors["quantity"] = _l("Сумма строки меньше копейки")
     if errors:
         raise PositionErrors({0: errors})
     return {"name": name, "quantity": format(quantity.normalize(), "f"),
