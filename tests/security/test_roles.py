@@ -17,7 +17,7 @@ OWNER = {"owner"}
 # Who may use each route, written out from DESIGN.md rather than read from the code's own table.
 EXPECTED = {
     "issue.new": WORKERS, "issue.fields": WORKERS, "issue.commission": WORKERS, "issue.preview": WORKERS,
-    "issue.create": WORKERS,
+    "issue.create": WORKERS, "issue.positions": WORKERS,
     "invoice.show": ALL, "invoice.deliveries_table": ALL,
     "invoice.remind": WORKERS, "invoice.mark_paid": WORKERS, "invoice.cancel": WORKERS, "invoice.send": WORKERS,
     "invoice.repeat": WORKERS,
