@@ -192,6 +192,7 @@ class Invoice(BaseModel):
     # Who issued it and who last moved its status, as its events name them (the CSV shows both).
     issued_by = CharField(default="")
     status_changed_by = CharField(default="")
+    auto_remind = BooleanField(default=True)  # off: «Не напоминать», the merchant's steps skip it
 
     class Meta:
         indexes = (
@@ -257,6 +258,31 @@ class Delivery(BaseModel):
         )
 
 
+class ReminderStep(BaseModel):
+    """One step of a merchant's automatic reminders (domain.reminders): at most three."""
+
+    merchant = ForeignKeyField(Merchant, backref="reminder_steps", on_delete="CASCADE")
+    kind = CharField(max_length=16)  # "before_expiry" | "after_issue"
+    hours = IntegerField()
+    channels = CharField(max_length=8)  # "email" | "sms" | "both"
+    created_at = DateTimeField(default=utcnow)
+
+
+class AutoReminder(BaseModel):
+    """A step of an invoice, on one channel, due at a moment: written when the invoice is issued
+    (or the steps change), claimed once by the reminder job. Pending while done_at is empty."""
+
+    invoice = ForeignKeyField(Invoice, backref="auto_reminders", on_delete="CASCADE")
+    step = ForeignKeyField(ReminderStep, backref="reminders", on_delete="CASCADE")
+    channel = CharField(max_length=8)  # "email" | "sms"
+    due_at = DateTimeField()
+    done_at = DateTimeField(null=True)
+    outcome = CharField(max_length=16, default="")  # sent | skipped | sms_limit
+
+    class Meta:
+        indexes = ((("invoice", "step", "channel"), True),)
+
+
 class Payment(BaseModel):
     invoice = ForeignKeyField(Invoice, backref="payments", on_delete="CASCADE")
     gateway = CharField(max_length=32)
@@ -304,6 +330,6 @@ class PhoneCode(BaseModel):
 
 
 MODELS = (
-    Merchant, User, UserSession, Organisation, Service, Invoice, InvoiceEvent, Delivery, Payment,
-    PaymentNotification, Captcha, RateCounter, PhoneCode,
+    Merchant, User, UserSession, Organisation, Service, Invoice, InvoiceEvent, Delivery, ReminderStep,
+    AutoReminder, Payment, PaymentNotification, Captcha, RateCounter, PhoneCode,
 )

@@ -9,7 +9,7 @@ from flask import current_app, has_app_context
 from huey import crontab
 
 from .delivery import runner
-from .domain import cards, guards, lifecycle, sessions
+from .domain import cards, guards, lifecycle, reminders, sessions
 from .extensions import db, huey
 from .gateways import demo
 
@@ -96,18 +96,28 @@ def sweep_deliveries():
 
 @huey.periodic_task(crontab(minute="*"))
 @huey.lock_task("expire-invoices")
-def expire_invoices():
+def expire_invoices(now=None):
     """Every minute: expire every issued invoice whose time has passed."""
     with task_scope():
-        return lifecycle.expire_overdue()
+        return lifecycle.expire_overdue(now)
 
 
 @huey.periodic_task(crontab(minute="*"))
 @huey.lock_task("settle-payments")
-def settle_payments():
+def settle_payments(now=None):
     """Every minute: card-paid invoices past the settlement delay become «Проведен»."""
     with task_scope():
-        return cards.settle_due()
+        return cards.settle_due(now)
+
+
+@huey.periodic_task(crontab(minute="*"))
+@huey.lock_task("send-reminders")
+def send_reminders(now=None):
+    """Every minute: the automatic reminders now due (the lock is a courtesy: claiming is safe)."""
+    with task_scope():
+        rows = reminders.run_due(now)
+    send(rows)
+    return len(rows)
 
 
 @huey.task(retries=8, retry_delay=5)
@@ -117,4 +127,6 @@ def notify_demo_payment(provider_payment_id, status):
         return demo.send_notification(provider_payment_id, status)
 
 
-JOBS = {"sweep": sweep_deliveries, "expire": expire_invoices, "settle": settle_payments}
+JOBS = {"sweep": sweep_deliveries, "expire": expire_invoices, "settle": settle_payments, "remind": send_reminders}
+# The jobs that can run as if at another moment (`jobs run NAME --now ISO-TIME`).
+TIMED_JOBS = ("expire", "settle", "remind")

@@ -98,8 +98,8 @@ def _merchant_notice(invoice, kind):
     return outbox.for_merchant(Merchant.get_by_id(invoice.merchant_id), invoice.id, kind)
 
 
-def settle_due():
+def settle_due(now=None):
     """Card-paid invoices become «Проведен» SETTLEMENT_DELAY_MINUTES after payment."""
-    cutoff = utcnow() - timedelta(minutes=int(current_app.config["SETTLEMENT_DELAY_MINUTES"]))
+    cutoff = (now or utcnow()) - timedelta(minutes=int(current_app.config["SETTLEMENT_DELAY_MINUTES"]))
     return bulk_move((Invoice.status == "paid") & (Invoice.paid_by == "card") & (Invoice.paid_at <= cutoff),
                      "transferred")

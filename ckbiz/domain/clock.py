@@ -16,3 +16,8 @@ def zone(name=None):
 def local(dt, tz_name=None):
     """A naive-UTC datetime as an aware one in the given zone."""
     return dt.replace(tzinfo=UTC).astimezone(zone(tz_name))
+
+
+def naive_utc(moment):
+    """An aware datetime as the naive UTC that rows keep; a naive one is taken as UTC already."""
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)

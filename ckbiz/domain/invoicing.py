@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from ..database import utcnow
 from ..extensions import db
 from ..models import Invoice, InvoiceEvent, Merchant
-from . import money, outbox
+from . import money, outbox, reminders
 from .contacts import PhoneError, normalise_phone
 from .positions import total
 from .requisites import ORGANISATION_FIELDS
@@ -84,7 +84,8 @@ def _clean_value(field, raw):
 
 
 def issue_invoice(merchant, service, *, payer_phone, payer_email, requisites, comment,
-                  amount_kop, validity_hours, actor, repeat_of=None, positions=(), payer_org=None):
+                  amount_kop, validity_hours, actor, repeat_of=None, positions=(), payer_org=None,
+                  auto_remind=True):
     """Create an issued invoice, its event and its deliveries in one transaction; `actor` is who
     issued it, as events name them. With positions (domain.positions) the amount is their sum.
 
@@ -102,9 +103,11 @@ def issue_invoice(merchant, service, *, payer_phone, payer_email, requisites, co
             positions=list(positions), payer_org=payer_org,
             issued_with=snapshot(service), issued_at=now, status_changed_at=now,
             expires_at=now + timedelta(hours=validity_hours), repeat_of=repeat_of, issued_by=actor,
-            status_changed_by=actor)
+            status_changed_by=actor, auto_remind=auto_remind)
         InvoiceEvent.create(invoice=invoice, kind="issued", at=now, actor=actor,
                             note=f"№ {repeat_of.number}" if repeat_of else "")
+        if auto_remind:
+            reminders.schedule(invoice, reminders.steps_of(merchant), merchant.timezone)
         rows = outbox.for_payer(invoice, "invoice")
         if merchant.copy_invoices and merchant.copy_email:
             rows.append(outbox.add(merchant.id, invoice.id, "email", "copy", merchant.copy_email))

@@ -104,18 +104,18 @@ def repeat(invoice, actor):
             merchant, invoice.service, payer_phone=invoice.payer_phone, payer_email=invoice.payer_email,
             requisites=invoice.requisites, comment=invoice.comment, amount_kop=invoice.amount_kop,
             positions=invoice.positions, payer_org=invoice.payer_org, validity_hours=hours,
-            repeat_of=invoice, actor=actor)
+            repeat_of=invoice, actor=actor, auto_remind=invoice.auto_remind)
         InvoiceEvent.create(invoice=invoice.id, kind="repeated", note=f"№ {new.number}", actor=actor)
     return new, rows
 
 
-def expire_overdue():
+def expire_overdue(now=None):
     """Expire every issued invoice whose time has passed, in one conditional UPDATE.
 
     Safe to run twice at once (the second UPDATE finds nothing) and after the
     consumer was down for hours (everything overdue goes, not just this minute's).
     """
-    return bulk_move((Invoice.status == "issued") & (Invoice.expires_at <= utcnow()), "expired")
+    return bulk_move((Invoice.status == "issued") & (Invoice.expires_at <= (now or utcnow())), "expired")
 
 
 def bulk_move(condition, status):

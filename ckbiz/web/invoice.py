@@ -13,7 +13,7 @@ from wtforms.validators import InputRequired, Length
 
 from .. import htmx, tasks
 from ..delivery.messages import invoice_context
-from ..domain import lifecycle
+from ..domain import lifecycle, reminders
 from ..forms import email_address
 from ..models import Delivery, InvoiceEvent
 from .access import actor, current_merchant, get_invoice, requires
@@ -26,6 +26,8 @@ DONE = {
     "mark_paid": _l("Счет № %(n)s отмечен как оплаченный другим способом"),
     "cancel": _l("Счет № %(n)s отменен"),
     "send": _l("Счет № %(n)s отправлен на %(e)s"),
+    "auto_on": _l("Автоматические напоминания по счету № %(n)s включены"),
+    "auto_off": _l("Автоматические напоминания по счету № %(n)s выключены"),
 }
 # Where an htmx action came from decides what comes back: the whole details, or one row.
 DETAILS = {"invoice-dialog": "invoice/_dialog.html", "invoice-page": "invoice/_page.html"}
@@ -131,6 +133,16 @@ def send(number):
         return render_template(template, **details(invoice, form)), 422
     return act("send", invoice, lambda invoice, who: lifecycle.send_to(invoice, form.email.data, who),
                e=form.email.data)
+
+
+@bp.post("/auto-remind")
+@requires("act")
+def auto_remind(number):
+    """«Не напоминать» / «Напоминать автоматически» on this invoice."""
+    on = request.form.get("on") == "1"
+    invoice = get_invoice(number)
+    reminders.set_auto(invoice, on, actor())
+    return respond(invoice, str(DONE["auto_on" if on else "auto_off"]) % {"n": invoice.number})
 
 
 @bp.post("/repeat")

@@ -6,10 +6,10 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, StringField, TextAreaField, ValidationError
+from wtforms import BooleanField, EmailField, IntegerField, StringField, TextAreaField, ValidationError
 from wtforms.validators import InputRequired, Length, NumberRange
 
-from ..domain import catalog, invoicing, money, positions, requisites
+from ..domain import catalog, invoicing, money, positions, reminders, requisites
 from ..forms import ChoiceField, PhoneField, email_address, strip
 
 MAX_COMMENT = 1000
@@ -40,6 +40,7 @@ class IssueForm(FlaskForm):
     payer_org_name = StringField(_l("Название"), filters=[strip])
     payer_org_inn = StringField(_l("ИНН"), filters=[strip])
     payer_org_kpp = StringField(_l("КПП"), filters=[strip])
+    no_reminders = BooleanField(_l("Не напоминать автоматически"))
 
     amount_kop = None
     requisites = None
@@ -163,7 +164,8 @@ class IssueForm(FlaskForm):
         return {"payer_phone": self.payer_phone.phone, "payer_email": self.payer_email.data,
                 "requisites": self.requisites, "comment": self.comment.data or "",
                 "amount_kop": self.amount_kop, "validity_hours": self.validity_hours.data,
-                "positions": self.positions, "payer_org": self.payer_org}
+                "positions": self.positions, "payer_org": self.payer_org,
+                "auto_remind": not self.no_reminders.data}
 
 
 
@@ -181,4 +183,5 @@ def build(merchant, formdata=None):
                                     or current_app.config["DEFAULT_VALIDITY_HOURS"])
     form.read_requisites(formdata)
     form.read_rows(formdata)
+    form.reminder_steps = reminders.steps_of(merchant)
     return form

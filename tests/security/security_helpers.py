@@ -1,8 +1,9 @@
 """Shared pieces of the security suite: snapshots of the database and a second merchant."""
 import pytest
 
+from ckbiz.domain import reminders
 from ckbiz.extensions import db
-from ckbiz.models import MODELS, Delivery, Invoice, InvoiceEvent, Merchant, Organisation, Service
+from ckbiz.models import MODELS, Delivery, Invoice, InvoiceEvent, Merchant, Organisation, Service, UserSession
 from conftest import AuthActions, csrf_token
 from factories import other_merchant
 
@@ -15,6 +16,15 @@ OTHER_PHONE, OTHER_PASSWORD = "9037778899", "other password"
 ORGANISATION = {"inn": "7707083893", "kpp": "773601001", "account": "40702810500000001234",
                 "bik": "044525225", "corr_account": "30101810400000000225", "percent": "1",
                 "minimum": "0", "maximum": ""}
+
+
+def route_values(merchant, invoice, user):
+    """A value for every argument of the URL map, naming the merchant's own objects (in an app
+    context): the invoice, its payer token, a service, a reminder step, the user and their session."""
+    return {"number": invoice.number, "token": invoice.token, "service_id": Service.of(merchant).first().id,
+            "gateway": "demo", "payment": "demo_x", "filename": "ckbiz.css", "user_id": user.id,
+            "session_id": UserSession.get(UserSession.user == user.id).id,
+            "step_id": reminders.add_step(merchant, "after_issue", 24, "email").id}
 
 
 def table_counts(app):

@@ -8,11 +8,11 @@ import pytest
 from markupsafe import escape
 
 from ckbiz.extensions import db
-from ckbiz.models import Delivery, Invoice, Merchant, Service, UserSession
+from ckbiz.models import Delivery, Invoice, Merchant, Service
 from ckbiz.web.history import CSV_COLUMNS
 from conftest import PHONE, csrf_token
 from factories import make_invoice, user_with_phone
-from security_helpers import ORGANISATION, intruder, issue_data, table_counts  # noqa: F401 (intruder is a fixture)
+from security_helpers import ORGANISATION, intruder, issue_data, route_values, table_counts  # noqa: F401 (a fixture)
 
 HTML_PAYLOADS = [
     "<script>alert(1)</script>",
@@ -238,16 +238,12 @@ def test_a_nul_character_in_any_query_or_form_is_refused_by_every_route(app, cab
     """PostgreSQL cannot hold NUL in a string: it was a 500 there for a search or a comment."""
     invoice = make_invoice(app, merchant)
     with app.app_context(), db.connection_context():
-        service_id = Service.of(merchant).first().id
-        owner = user_with_phone(PHONE)
-        session_id = UserSession.get(UserSession.user == owner.id).id
-    values = {"number": invoice.number, "token": invoice.token, "service_id": service_id, "gateway": "demo",
-              "payment": "demo_x", "filename": "ckbiz.css", "user_id": owner.id, "session_id": session_id}
+        values = route_values(merchant, invoice, user_with_phone(PHONE))
     token = csrf_token(cabinet, "/invoices")
     counts = table_counts(app)
     nul = "x\x00y"
     fields = {"q": nul, "comment": nul, "amount": nul, "name": nul, "email": nul, "phone": nul,
-              "password": nul, "req-account": nul, "service": str(service_id), "confirm": "1"}
+              "password": nul, "req-account": nul, "service": str(values["service_id"]), "confirm": "1"}
     tried = 0
     for rule in app.url_map.iter_rules():
         path = rule.rule
@@ -255,7 +251,7 @@ def test_a_nul_character_in_any_query_or_form_is_refused_by_every_route(app, cab
             path = re.sub(rf"<(\w+:)?{name}>", str(values[name]), path)
         for headers in ({}, {"HX-Request": "true", "X-CSRFToken": token}):
             if "GET" in rule.methods:
-                response = cabinet.get(path, query_string={"q": nul, "service": service_id}, headers=headers)
+                response = cabinet.get(path, query_string={"q": nul, "service": values["service_id"]}, headers=headers)
                 assert response.status_code == 400, (rule.rule, response.status_code)
                 tried += 1
             if "POST" in rule.methods and rule.endpoint != "payments.callback":  # signed JSON, not a form

@@ -6,10 +6,9 @@ import pytest
 
 from ckbiz.domain.roles import PERMISSIONS
 from ckbiz.extensions import db
-from ckbiz.models import Service, UserSession
 from conftest import PHONE, AuthActions, csrf_token
 from factories import make_invoice, team_member, user_with_phone
-from security_helpers import rows_of, table_counts
+from security_helpers import route_values, rows_of, table_counts
 
 ALL = {"owner", "accountant", "viewer"}
 WORKERS = {"owner", "accountant"}
@@ -20,10 +19,10 @@ EXPECTED = {
     "issue.create": WORKERS, "issue.positions": WORKERS,
     "invoice.show": ALL, "invoice.deliveries_table": ALL,
     "invoice.remind": WORKERS, "invoice.mark_paid": WORKERS, "invoice.cancel": WORKERS, "invoice.send": WORKERS,
-    "invoice.repeat": WORKERS,
+    "invoice.repeat": WORKERS, "invoice.auto_remind": WORKERS,
     "history.index": ALL, "history.totals_view": ALL, "history.export": ALL,
     "settings.index": OWNER, "settings.services": OWNER, "settings.rename": OWNER, "settings.new_service": OWNER,
-    "settings.edit_service": OWNER,
+    "settings.edit_service": OWNER, "reminders.index": OWNER, "reminders.remove": OWNER,
     "team.index": OWNER, "team.role": OWNER, "team.remove": OWNER,
     "team.sessions_list": ALL, "team.end_session": ALL, "team.end_others": ALL,
     "auth.password": ALL,
@@ -51,8 +50,7 @@ def cabinet(app, merchant):
     colleague = team_member(app, merchant, "9165550202", "viewer", name="Петров Пётр")
     assert AuthActions(app.test_client()).login("9165550202", "member password").status_code == 303
     with app.app_context(), db.connection_context():
-        return {"number": invoice.number, "service_id": Service.of(merchant).first().id, "user_id": colleague.id,
-                "session_id": UserSession.get(UserSession.user == colleague.id).id}
+        return route_values(merchant, invoice, colleague)
 
 
 def path_for(rule, values):

@@ -5,9 +5,10 @@ import pytest
 
 from ckbiz import create_app
 from ckbiz.extensions import db
-from ckbiz.models import MODELS, Service, UserSession
+from ckbiz.models import MODELS
 from conftest import PHONE, csrf_token
 from factories import make_invoice, user_with_phone
+from security_helpers import route_values
 
 # Routes that change nothing and answer a bare GET (the rest need ids or are POST-only).
 EXEMPT_FROM_CSRF = {"payments.callback"}
@@ -32,10 +33,7 @@ def world(app, client, auth, merchant):
     auth.login()
     invoice = make_invoice(app, merchant)
     with app.app_context(), db.connection_context():
-        owner = user_with_phone(PHONE)
-        values = {"number": invoice.number, "token": invoice.token, "service_id": Service.of(merchant).first().id,
-                  "gateway": "demo", "payment": "demo_x", "user_id": owner.id,
-                  "session_id": UserSession.get(UserSession.user == owner.id).id}
+        values = route_values(merchant, invoice, user_with_phone(PHONE))
     return invoice, values
 
 

@@ -6,10 +6,11 @@ import pytest
 from ckbiz.delivery import runner
 from ckbiz.domain import outbox
 from ckbiz.extensions import db
-from ckbiz.models import Delivery, Invoice, Merchant, Service, User, UserSession
+from ckbiz.models import Delivery, Invoice, Merchant, Service, User
 from conftest import PHONE, AuthActions, csrf_token
 from factories import invoice_numbered, make_invoice, other_merchant, user_with_phone
-from security_helpers import OTHER_PASSWORD, OTHER_PHONE, intruder, issue_data, rows_of, table_counts  # noqa: F401
+from security_helpers import (OTHER_PASSWORD, OTHER_PHONE, intruder, issue_data, route_values, rows_of,  # noqa: F401
+                              table_counts)
 
 # Arguments that are secrets handed out on purpose: the payer link, the gateway's own
 # payment id (the card form the payer is sent to), the gateway name in its signed
@@ -36,13 +37,12 @@ def victim(app, merchant):
                  email="own@example.com")
     assert AuthActions(app.test_client()).login().status_code == 303  # a session of the victim's owner
     with app.app_context(), db.connection_context():
-        service = Service.of(merchant).first()
         accountant = User.create(merchant=merchant.id, phone="9165550101", name="Бухгалтер", role="accountant",
                                  password_hash="x")
-        session = UserSession.get(UserSession.user == user_with_phone(PHONE).id)
+        values = route_values(merchant, invoice, user_with_phone(PHONE))
     assert invoice.number == 2
-    return {"number": invoice.number, "id": invoice.id, "service_id": service.id, "user_id": accountant.id,
-            "session_id": session.id}
+    # The accountant is a user of the victim's with no session: the walk's user_id names them.
+    return {**values, "id": invoice.id, "user_id": accountant.id}
 
 
 def owned_rules(app):
@@ -61,8 +61,8 @@ def test_the_walk_covers_every_route_that_takes_an_id(app):
     endpoints = {r.endpoint for r in owned_rules(app)}
     assert endpoints == {
         "invoice.show", "invoice.deliveries_table", "invoice.remind", "invoice.mark_paid", "invoice.cancel",
-        "invoice.send", "invoice.repeat", "settings.rename", "settings.edit_service", "team.role", "team.remove",
-        "team.end_session"}
+        "invoice.send", "invoice.repeat", "invoice.auto_remind", "settings.rename", "settings.edit_service",
+        "reminders.remove", "team.role", "team.remove", "team.end_session"}
 
 
 def test_each_merchant_numbers_its_own_invoices_and_sees_only_its_own_number_one(app, merchant, victim, intruder):
