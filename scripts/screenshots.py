@@ -142,6 +142,14 @@ def settings(page, base, out):
     page.click("text=Сохранить")
     page.wait_for_selector(".flash-error")
     page.screenshot(path=f"{out}/service-form.png", full_page=True)
+    page.goto(base + "/settings/reminders")
+    for hours, kind, channels in (("24", "before_expiry", "both"), ("72", "after_issue", "email")):
+        page.fill("#hours", hours)
+        page.select_option("#kind", kind)
+        page.select_option("#channels", channels)
+        page.click("button:has-text('Добавить напоминание')")
+        page.wait_for_selector(".flash-success")
+    page.screenshot(path=f"{out}/reminders.png", full_page=True)
 
 
 def positions(page, base, out):
