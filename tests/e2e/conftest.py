@@ -90,9 +90,9 @@ class Live:
         with sqlite3.connect(os.path.join(self.instance, "ckbiz.db"), timeout=10) as conn:
             return conn.execute(statement, params).fetchall()
 
-    def job(self, name):
-        """Run one periodic job now (`flask jobs run NAME`)."""
-        return run_flask(self.env, "jobs", "run", name).stdout
+    def job(self, name, *options):
+        """Run one periodic job now, or as `options` say (`flask jobs run NAME --now …`)."""
+        return run_flask(self.env, "jobs", "run", name, *options).stdout
 
 
 def run_flask(env, *args):
