@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from babel import Locale
 from babel.core import get_global
-from babel.dates import format_datetime
-from babel.numbers import parse_pattern
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal, parse_pattern
 from flask import g, url_for
 from flask_babel import get_locale, get_translations
 
@@ -39,6 +39,11 @@ def rubles(kopecks):
     return _money_pattern(locale).apply(to_decimal(kopecks), locale, currency="RUB")
 
 
+def grouped_rubles(kopecks):
+    """«1 500,00»: grouped, no sign, for a document's columns that say «руб.» in their heading."""
+    return format_decimal(to_decimal(kopecks), "#,##0.00", locale=_locale())
+
+
 def plain_rubles(kopecks):
     """«1500,00», no grouping and no sign: a number as Excel (the CSV) and a form field take it."""
     return str(to_decimal(kopecks)).replace(".", ",")
@@ -56,6 +61,12 @@ def datetime_text(dt, tz_name=None, with_zone=False):
 def date_text(dt, tz_name=None):
     """«27.11.2026» in the zone."""
     return "" if dt is None else datetime_text(dt, tz_name)[:10]
+
+
+def long_date(dt, tz_name=None):
+    """«27 ноября 2026 г.» in the zone, as a Russian document dates itself."""
+    moment = local(dt, tz_name)
+    return format_date(moment, "d MMMM y 'г'.", locale=_locale())
 
 
 def zone_label(moment):
