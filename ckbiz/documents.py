@@ -28,7 +28,7 @@ COLUMNS = (8, 86, 18, 14, 27, 27)  # №, name, quantity, unit, price, amount
 HEADINGS = ("№", "Товары (работы, услуги)", "Кол-во", "Ед.", "Цена", "Сумма")
 ALIGN = ("C", "L", "R", "C", "R", "R")
 # Totals, the words, the signatures: kept together on the last page.
-FOOTER_HEIGHT = 62
+FOOTER_HEIGHT = 72
 THICK, THIN = 0.6, 0.2
 
 
@@ -282,7 +282,7 @@ def _quantity(quantity):
 
 
 def _totals(pdf, invoice, lines):
-    """Итого, НДС, Всего к оплате on the right; the count and the amount in words below."""
+    """Итого, НДС, Всего к оплате on the right; the count, the amount in words, the due date and purpose below."""
     vat = positions.vat_total(invoice)
     total = formatting.grouped_rubles(invoice.amount_kop)
     rows = (("Итого:", total),
@@ -300,6 +300,13 @@ def _totals(pdf, invoice, lines):
     pdf.multi_cell(WIDTH, 5, amount_in_words(invoice.amount_kop), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     _rule(pdf, THICK)
+    pdf.ln(2)
+    pdf.set_font(FONT, "", 8)
+    # What the merchant needs to find the transfer in a bank statement, and until when it is due.
+    purpose = qr.purpose_text(invoice.number, invoice.key_label, invoice.key_value)
+    due = formatting.long_date(invoice.expires_at, invoice.merchant.timezone)
+    pdf.multi_cell(WIDTH, 4, f"Оплатить не позднее {due} В назначении платежа укажите: «{purpose}».",
+                   new_x="LMARGIN", new_y="NEXT")
 
 
 def amount_in_words(kopecks):

@@ -86,6 +86,7 @@ def test_the_pdf_holds_the_requisites_number_amounts_and_words(app, logged_in, m
     assert "Всего наименований 2, на сумму 1 500,00 руб." in text
     assert "Одна тысяча пятьсот рублей 00 копеек" in text
     assert "Руководитель" in text and "Бухгалтер" in text
+    assert f"В назначении платежа укажите: «Оплата по счету № {invoice.number}, ЛИЦ. СЧЕТ 34234234»" in text
 
 
 def test_the_qr_on_the_page_decodes_to_the_payer_pages_payload(app, logged_in, merchant, tmp_path):
