@@ -136,14 +136,17 @@ def email_rows(args):
 
 
 def pdf_rows(args):
-    """Milliseconds per «Счет на оплату» PDF, one position and fifteen (a full page)."""
+    """Milliseconds per «Счет на оплату» PDF, one position and fifteen (a full page): CPU time, the
+    goal's measure, and wall time, which on a busy machine is mostly waiting for a core."""
     first, timings = jobs.invoice_pdfs(os.path.join(args.data, f"pdf-{args.pdfs}"), args.pdfs)
     rows = []
-    for size, ms in timings.items():
-        p95 = statistics.quantiles(ms, n=20)[-1]
+    for size, pairs in timings.items():
+        wall, cpu = ([pair[i] for pair in pairs] for i in (0, 1))
         rows.append((f"«Счет на оплату» PDF, {size} position{'s' if size > 1 else ''}, {args.pdfs} invoices",
-                     f"{statistics.fmean(ms):.1f} ms/PDF (p50 {statistics.median(ms):.1f}, p95 {p95:.1f})",
-                     f"first of a process {first:.0f} ms", "", "< 100 ms", statistics.fmean(ms) < 100))
+                     f"{statistics.fmean(cpu):.1f} ms CPU/PDF (p50 {statistics.median(cpu):.1f}, "
+                     f"p95 {statistics.quantiles(cpu, n=20)[-1]:.1f})",
+                     f"wall {statistics.fmean(wall):.1f} ms (p50 {statistics.median(wall):.1f}); "
+                     f"first of a process {first:.0f} ms", "", "< 100 ms", statistics.fmean(cpu) < 100))
     return rows
 
 
