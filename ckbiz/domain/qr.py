@@ -57,17 +57,12 @@ def purpose_text(number: int, key_label: str, key_value: str) -> str:
     return f"Оплата по счету № {number}, {key_label} {key_value}"[:PURPOSE_MAX]
 
 
-def symbol(data: str) -> segno.QRCode:
-    """The QR symbol of data, for the PNG here or a document that draws it."""
+def png(data: str, scale: int = 6) -> bytes:
+    """PNG image of data as a QR code with the standard 4-module quiet zone."""
     # Byte mode + UTF-8 so the symbol holds exactly data.encode("utf-8"), as header digit 2 promises
     # (segno would otherwise be free to pick Kanji/Shift_JIS for Cyrillic); no ECI, the header
     # digit already names the encoding; no Micro QR, which payment apps are not required to read.
-    return segno.make(data, error="m", mode="byte", encoding="utf-8", micro=False)
-
-
-def png(data: str, scale: int = 6) -> bytes:
-    """PNG image of data as a QR code with the standard 4-module quiet zone."""
-    qr = symbol(data)
+    qr = segno.make(data, error="m", mode="byte", encoding="utf-8", micro=False)
     out = io.BytesIO()
     qr.save(out, kind="png", scale=scale, border=4)
     return out.getvalue()
