@@ -111,7 +111,7 @@ def _expire_raw(env, copy):
 
 
 def invoice_pdfs(folder, count, sizes=(1, 15)):
-    """Milliseconds of the first PDF of a process (it prepares the fonts), and {positions: [(wall, CPU)
+    """Milliseconds of the first PDF (it makes the fonts' copy in a fresh instance), and {positions: [(wall, CPU)
     milliseconds per PDF]} for `count` different invoices at each size, rendered in this process.
 
     CPU time is the measure that holds on a shared machine: wall time there is mostly waiting.

@@ -146,7 +146,7 @@ def pdf_rows(args):
                      f"{statistics.fmean(cpu):.1f} ms CPU/PDF (p50 {statistics.median(cpu):.1f}, "
                      f"p95 {statistics.quantiles(cpu, n=20)[-1]:.1f})",
                      f"wall {statistics.fmean(wall):.1f} ms (p50 {statistics.median(wall):.1f}); "
-                     f"first of a process {first:.0f} ms", "", "< 100 ms", statistics.fmean(cpu) < 100))
+                     f"the first, which makes the fonts' copy, {first:.0f} ms", "", "< 100 ms", statistics.fmean(cpu) < 100))
     return rows
 
 
