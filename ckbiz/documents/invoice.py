@@ -2,25 +2,18 @@
 
 Bank block, title, Поставщик and Покупатель, the positions table (its heading repeated on every
 page it flows onto), totals, the amount in words, the GOST payment QR and the signature lines.
-Fonts are PT Sans, vendored under static/vendor/fonts/ and embedded (subset) in every PDF.
+Fonts: documents.fonts.
 """
-import functools
-import hashlib
 import io
-import os
 
-from flask import current_app
-from fontTools import subset
-from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from num2words import num2words
 
-from . import formatting
-from .domain import positions, qr
+from .. import formatting
+from ..domain import positions, qr
+from . import fonts
 
-FONTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static", "vendor", "fonts")
 FONT = "PTSans"
-FONT_FILES = {"": "PTS55F.ttf", "B": "PTS75F.ttf"}  # PT Sans Regular and Bold
 WIDTH = 180  # mm between the 15 mm margins of an A4 page
 BANK_WIDTH, QR_SIZE = 146, 32  # the bank block, and the payment QR beside it
 LINE = 4.2  # mm per line of 9 pt text
@@ -63,51 +56,9 @@ def _new_document():
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(True, margin=15)
     pdf.set_creator("ckbiz")
-    for style, path in _embeddable_fonts(current_app.instance_path).items():
-        pdf.add_font(FONT, style, path)
-        # fontTools would decompile every glyph the PDF uses to recompute bounding boxes it
-        # already has: about 12 ms a PDF. Nothing here changes an outline.
-        pdf.fonts[f"{FONT.lower()}{style}"].ttfont.recalcBBoxes = False
+    fonts.add(pdf, FONT)
     pdf.set_font(FONT, size=9)
     return pdf
-
-
-@functools.cache
-def _embeddable_fonts(instance_path):
-    """{style: path} of the vendored fonts made quick to embed, once per process.
-
-    PT Sans carries TrueType hinting and OpenType layout tables that a PDF viewer does not use
-    and fpdf2 drops anyway, but only after reading them for every PDF. The copy without them is
-    made here rather than vendored: the font's licence wants a modified copy renamed, and this
-    one never leaves the machine.
-    """
-    folder = os.path.join(instance_path, "fonts")
-    os.makedirs(folder, exist_ok=True)
-    paths = {}
-    for style, name in FONT_FILES.items():
-        source = os.path.join(FONTS, name)
-        with open(source, "rb") as fh:
-            digest = hashlib.sha256(fh.read()).hexdigest()[:16]
-        # Named by content: a new vendored font gets a new copy, never a stale one.
-        paths[style] = os.path.join(folder, f"{digest}-{name}")
-        if not os.path.exists(paths[style]):
-            _strip_font(source, paths[style])
-    return paths
-
-
-def _strip_font(source, target):
-    """Write source's glyphs, metrics and names to target, without hinting and layout tables."""
-    options = subset.Options(hinting=False, layout_features=[], name_IDs=["*"], name_languages=["*"],
-                             notdef_outline=True, recommended_glyphs=True)
-    options.drop_tables += ["GPOS", "GSUB", "GDEF", "kern", "hdmx", "LTSH", "DSIG"]
-    font = TTFont(source)
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=font.getBestCmap().keys())
-    subsetter.subset(font)
-    # Written aside and renamed: another process may be reading the same path.
-    partial = f"{target}.{os.getpid()}"
-    font.save(partial)
-    os.replace(partial, target)
 
 
 def _bank_block(pdf, payee):
