@@ -60,7 +60,7 @@ def path_for(rule, values):
 def test_the_walk_covers_every_route_that_takes_an_id(app):
     endpoints = {r.endpoint for r in owned_rules(app)}
     assert endpoints == {
-        "invoice.show", "invoice.deliveries_table", "invoice.remind", "invoice.mark_paid", "invoice.cancel",
+        "invoice.show", "invoice.deliveries_table", "invoice_document.pdf", "invoice.remind", "invoice.mark_paid", "invoice.cancel",
         "invoice.send", "invoice.repeat", "settings.rename", "settings.edit_service", "team.role", "team.remove",
         "team.end_session"}
 
