@@ -117,6 +117,7 @@ def test_25_positions_flow_onto_a_second_page_with_the_heading_again(app, logged
     assert page_count(data, tmp_path) == 2
     text = pdf_text(data)
     assert text.count("Товары (работы, услуги)") == 2
+    assert f"Счет на оплату № {invoice.number} от " in text and ", продолжение" in text
     assert "Товар номер 1," in text and "Товар номер 25," in text
     assert "Всего наименований 25, на сумму 2 500,00 руб." in text
 

@@ -28,21 +28,32 @@ THICK, THIN = 0.6, 0.2
 def invoice_pdf(invoice):
     """The PDF of the invoice, as bytes."""
     pdf = _new_document()
-    pdf.set_title(f"Счет на оплату № {invoice.number}")
+    title = f"Счет на оплату № {invoice.number} от {formatting.long_date(invoice.issued_at, invoice.merchant.timezone)}"
+    pdf.set_title(title)
     pdf.add_page()
     payee = invoice.issued_with["payee"]
     _bank_block(pdf, payee)
     _payment_qr(pdf, invoice, pdf.get_y())
-    _title(pdf, invoice)
+    _title(pdf, title)
     _party(pdf, "Поставщик\n(Исполнитель):", _payee_text(payee))
     _party(pdf, "Покупатель\n(Заказчик):", _payer_text(invoice))
     lines = positions.lines_of(invoice)
-    _positions_table(pdf, lines)
+    continued = f"{title}, продолжение"
+    _positions_table(pdf, lines, continued)
     if pdf.will_page_break(FOOTER_HEIGHT):
-        pdf.add_page()
+        _next_page(pdf, continued)
     _totals(pdf, invoice, lines)
     _signatures(pdf)
     return bytes(pdf.output())
+
+
+def _next_page(pdf, caption):
+    """A new page that says at its top which invoice it continues."""
+    pdf.add_page()
+    pdf.set_font(FONT, "", 8)
+    pdf.cell(WIDTH, 5, caption, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "", 9)
+    pdf.ln(2)
 
 
 def filename(invoice):
@@ -123,12 +134,11 @@ def _payment_qr(pdf, invoice, bank_bottom):
     pdf.set_y(max(pdf.get_y(), bank_bottom))
 
 
-def _title(pdf, invoice):
-    """«Счет на оплату № N от 27 ноября 2026 г.», dated in the merchant's zone, over a thick rule."""
-    date = formatting.long_date(invoice.issued_at, invoice.merchant.timezone)
+def _title(pdf, title):
+    """«Счет на оплату № N от 27 ноября 2026 г.» (dated in the merchant's zone) over a thick rule."""
     pdf.ln(5)
     pdf.set_font(FONT, "B", 14)
-    pdf.cell(WIDTH, 8, f"Счет на оплату № {invoice.number} от {date}", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(WIDTH, 8, title, new_x="LMARGIN", new_y="NEXT")
     _rule(pdf, THICK)
     pdf.ln(3)
 
@@ -171,7 +181,7 @@ def _requisites(name, inn, kpp, address=None):
     return ", ".join(part for part in parts if part)
 
 
-def _positions_table(pdf, lines):
+def _positions_table(pdf, lines, continued):
     """№, Товары (работы, услуги), Кол-во, Ед., Цена, Сумма; the heading repeats on each new page.
 
     Only the name wraps; the other columns are single cells (fpdf2's table measures and wraps
@@ -186,7 +196,7 @@ def _positions_table(pdf, lines):
         height = len(names) * LINE + 1.6
         if pdf.will_page_break(height):
             _outline(pdf, top)
-            pdf.add_page()
+            _next_page(pdf, continued)
             top = _table_heading(pdf)
         _table_row(pdf, cells, height, ALIGN)
     _outline(pdf, top)
