@@ -1,12 +1,15 @@
 """Background work against its floor: the expiry job against a raw UPDATE, the worker's
-e-mail against smtplib on one connection into the same local SMTP server."""
+e-mail against smtplib on one connection into the same local SMTP server; and the time of
+the «Счет на оплату» PDF (pages and the worker's attachments render it alike)."""
 import email as email_parser
 import multiprocessing
 import os
+import shutil
 import smtplib
 import sqlite3
 import threading
 import time
+from decimal import Decimal
 from email import policy
 
 from aiosmtpd.controller import Controller
@@ -18,11 +21,12 @@ QUEUE = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".data", "queue
 os.makedirs(os.path.dirname(QUEUE), exist_ok=True)
 os.environ["CKBIZ_HUEY_URL"] = f"sqlite:///{QUEUE}"
 
-from ckbiz import create_app, tasks  # noqa: E402
+from ckbiz import create_app, documents, tasks  # noqa: E402
 from ckbiz.database import utcnow  # noqa: E402
 from ckbiz.delivery.mail import envelope_sender  # noqa: E402
 from ckbiz.delivery.messages import email  # noqa: E402
 from ckbiz.domain import lifecycle  # noqa: E402
+from ckbiz.domain.positions import line_amount  # noqa: E402
 from ckbiz.domain.outbox import add  # noqa: E402
 from ckbiz.extensions import db, huey  # noqa: E402
 from ckbiz.models import Delivery, Invoice, Merchant  # noqa: E402
@@ -104,6 +108,43 @@ def _expire_raw(env, copy):
     took = time.perf_counter() - started
     conn.close()
     return took, moved
+
+
+def invoice_pdfs(folder, count, sizes=(1, 15)):
+    """Milliseconds of the first PDF (it makes the fonts' copy in a fresh instance), and {positions: [(wall, CPU)
+    milliseconds per PDF]} for `count` different invoices at each size, rendered in this process.
+
+    CPU time is the measure that holds on a shared machine: wall time there is mostly waiting.
+    """
+    env = prepared(folder, count)
+    shutil.rmtree(os.path.join(folder, "fonts"), ignore_errors=True)  # the first PDF makes them again
+    with _app(env, f"{folder}/ckbiz.db").app_context(), db.connection_context():
+        invoices = list(Invoice.select(Invoice, Merchant).join(Merchant).order_by(Invoice.id).limit(count))
+        first, _ = _render_ms(invoices[0])
+        timings = {}
+        for size in sizes:
+            for invoice in invoices:  # in memory only: the database is left as it was
+                invoice.positions = [_position(n) for n in range(1, size + 1)]
+                invoice.amount_kop = sum(p["amount_kop"] for p in invoice.positions)
+            timings[size] = [_render_ms(invoice) for invoice in invoices]
+    return first, timings
+
+
+def _position(n):
+    """A stored position with a name long enough to wrap every third line, as real ones do."""
+    name = f"Позиция {n}" + (", работы по договору оказания услуг с длинным наименованием" if n % 3 == 0 else "")
+    return {"name": name, "quantity": "1.5", "unit": "шт.", "price_kop": 123456 + n, "vat": "20",
+            "amount_kop": line_amount(Decimal("1.5"), 123456 + n)}
+
+
+def _render_ms(invoice):
+    """(wall, CPU) milliseconds of one PDF."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    data = documents.invoice_pdf(invoice)
+    took = ((time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000)
+    if not data.startswith(b"%PDF-"):
+        raise SystemExit("invoice_pdf: not a PDF")
+    return took
 
 
 class Counter:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from babel import Locale
 from babel.core import get_global
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import parse_pattern
 from flask import g, url_for
 from flask_babel import get_locale, get_translations
@@ -18,6 +18,7 @@ from .domain.clock import local
 from .domain.money import to_decimal
 
 MOSCOW = timedelta(hours=3)
+_GROUPED = parse_pattern("#,##0.00")  # parsed once: Babel would parse it again on every call
 
 
 @functools.cache
@@ -38,6 +39,11 @@ def rubles(kopecks):
     """«1 500,00 ₽»: grouped thousands and the ruble sign, each after a no-break space."""
     locale = _locale()
     return _money_pattern(locale).apply(to_decimal(kopecks), locale, currency="RUB")
+
+
+def grouped_rubles(kopecks):
+    """«1 500,00»: grouped, no sign, for a document's columns of rubles."""
+    return _GROUPED.apply(to_decimal(kopecks), _locale())
 
 
 def plain_rubles(kopecks):
@@ -62,6 +68,12 @@ def datetime_text(dt, tz_name=None, with_zone=False):
 def date_text(dt, tz_name=None):
     """«27.11.2026» in the zone."""
     return "" if dt is None else datetime_text(dt, tz_name)[:10]
+
+
+def long_date(dt, tz_name=None):
+    """«27 ноября 2026 г.» in the zone, as a Russian document dates itself."""
+    moment = local(dt, tz_name)
+    return format_date(moment, "d MMMM y 'г'.", locale=_locale())
 
 
 def zone_label(moment):

@@ -8,12 +8,14 @@ PG_URL=${PG_TEST_URL:-postgresql://postgres@127.0.0.1:5432/test}
 REDIS_URL=${REDIS_TEST_URL:-redis://127.0.0.1:6379/15}
 
 scripts/services.sh
-# Debian packages the tests drive: chromium (browser tests) and wrk (the benchmark's short run).
-for tool in chromium wrk; do
+# Debian packages the tests drive, as command:package: chromium (browser tests), wrk (the
+# benchmark's short run), poppler-utils (pdftotext, pdftoppm, pdfinfo read the invoice PDF).
+for pair in chromium:chromium wrk:wrk pdftotext:poppler-utils; do
+  tool=${pair%%:*} package=${pair#*:}
   if ! command -v $tool >/dev/null; then
-    echo "installing Debian's $tool"
-    (apt-get install -y $tool >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y $tool >/dev/null)) \
-      || { echo "could not install $tool" >&2; exit 1; }
+    echo "installing Debian's $package"
+    (apt-get install -y $package >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y $package >/dev/null)) \
+      || { echo "could not install $package" >&2; exit 1; }
   fi
 done
 

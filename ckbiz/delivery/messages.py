@@ -7,7 +7,7 @@ from flask import current_app, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .. import formatting
+from .. import documents, formatting
 from ..links import public_url
 from ..models import Merchant, User
 from . import mail
@@ -40,7 +40,10 @@ def email(delivery, invoice):
     subject = _subject(delivery.kind, invoice)
     text = render_template("email/invoice.txt", kind=delivery.kind, **context)
     html = render_template("email/invoice.html", kind=delivery.kind, subject=subject, **context)
-    return mail.build(subject, delivery.recipient, text, html, delivery.message_id)
+    message = mail.build(subject, delivery.recipient, text, html, delivery.message_id)
+    if invoice.merchant.attach_pdf:  # «Прикладывать PDF к письму»
+        message.attach(documents.filename(invoice), "application/pdf", documents.invoice_pdf(invoice))
+    return message
 
 
 def _notice(delivery, subject, text, link=None):

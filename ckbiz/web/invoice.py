@@ -18,8 +18,11 @@ from ..forms import email_address
 from ..models import Delivery, InvoiceEvent
 from .access import actor, current_merchant, get_invoice, requires
 from .auth import safe_next
+from .payer import pdf_file
 
 bp = Blueprint("invoice", __name__, url_prefix="/invoices/<int:number>")
+# /invoices/<number>.pdf is a sibling of bp's prefix, not under it: a blueprint of its own.
+document_bp = Blueprint("invoice_document", __name__)
 
 DONE = {
     "remind": _l("Напоминание по счету № %(n)s отправлено"),
@@ -59,6 +62,13 @@ def show(number):
     """The invoice («Инвойс»): a dialog over the history, or a page of its own."""
     return htmx.page_or_fragment("invoice/show.html", "invoice/_dialog.html", "dialog-slot",
                                  **details(get_invoice(number)))
+
+
+@document_bp.get("/invoices/<int:number>.pdf")
+@requires("read")
+def pdf(number):
+    """The «Счет на оплату» PDF of the merchant's invoice, whatever its status."""
+    return pdf_file(get_invoice(number))
 
 
 @bp.get("/deliveries")

@@ -1,15 +1,16 @@
 """The payer's side (§4.8, §2.4): the public invoice page behind the unguessable link, the
 payment QR, the card payment's start, and the demo gateway's test-mode card form."""
+import io
 import re
 
-from flask import Blueprint, Response, abort, redirect, render_template, session, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, send_file, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField, ValidationError
 from wtforms.validators import InputRequired, Length, Regexp
 
-from .. import tasks
+from .. import documents, tasks
 from ..database import utcnow
 from ..delivery.messages import invoice_context
 from ..domain import cards, qr
@@ -76,6 +77,23 @@ def qr_png(token):
         abort(404)
     image = qr.png(qr.for_invoice(invoice))
     return Response(image, mimetype="image/png", headers={**NO_INDEX, "Cache-Control": "private, max-age=300"})
+
+
+@bp.get("/i/<token>/invoice.pdf")
+def invoice_pdf(token):
+    """«Скачать счет (PDF)»: the «Счет на оплату», for every status but cancelled."""
+    invoice = get_invoice_by_token(token)
+    if invoice.status == "cancelled":
+        abort(404)
+    response = pdf_file(invoice)
+    response.headers.update(NO_INDEX)
+    return response
+
+
+def pdf_file(invoice):
+    """The invoice's PDF as a response the browser shows, or saves under schet-<number>.pdf."""
+    return send_file(io.BytesIO(documents.invoice_pdf(invoice)), mimetype="application/pdf",
+                     download_name=documents.filename(invoice))
 
 
 class CardForm(FlaskForm):

@@ -60,9 +60,9 @@ def path_for(rule, values):
 def test_the_walk_covers_every_route_that_takes_an_id(app):
     endpoints = {r.endpoint for r in owned_rules(app)}
     assert endpoints == {
-        "invoice.show", "invoice.deliveries_table", "invoice.remind", "invoice.mark_paid", "invoice.cancel",
-        "invoice.send", "invoice.repeat", "invoice.auto_remind", "settings.rename", "settings.edit_service",
-        "reminders.remove", "team.role", "team.remove", "team.end_session"}
+        "invoice.show", "invoice.deliveries_table", "invoice_document.pdf", "invoice.remind", "invoice.mark_paid",
+        "invoice.cancel", "invoice.send", "invoice.repeat", "invoice.auto_remind", "settings.rename",
+        "settings.edit_service", "reminders.remove", "team.role", "team.remove", "team.end_session"}
 
 
 def test_each_merchant_numbers_its_own_invoices_and_sees_only_its_own_number_one(app, merchant, victim, intruder):
