@@ -202,6 +202,9 @@ class Invoice(BaseModel):
             (("merchant", "payer_email", "number"), False),
             (("status", "expires_at"), False),
             (("status", "paid_at"), False),
+            # «Сводка» and the history's period: a period's invoices read from the index alone.
+            (("merchant", "issued_at", "status", "amount_kop", "paid_at"), False),
+            (("merchant", "paid_at"), False),  # the chart's paid line, by payment date
         )
 
     @classmethod

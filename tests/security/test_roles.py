@@ -22,6 +22,7 @@ EXPECTED = {
     "invoice.remind": WORKERS, "invoice.mark_paid": WORKERS, "invoice.cancel": WORKERS, "invoice.send": WORKERS,
     "invoice.repeat": WORKERS,
     "history.index": ALL, "history.totals_view": ALL, "history.export": ALL,
+    "dashboard.index": ALL,
     "settings.index": OWNER, "settings.services": OWNER, "settings.rename": OWNER, "settings.new_service": OWNER,
     "settings.edit_service": OWNER,
     "team.index": OWNER, "team.role": OWNER, "team.remove": OWNER,

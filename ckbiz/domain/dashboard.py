@@ -1,0 +1,172 @@
+"""«Сводка»: how the money is doing over a period, counted by the database, not row by row.
+
+The period is the history's own (domain.search.Selection), so every count and sum agrees
+with the history filtered the same way. Each number is one aggregate query over the index
+(merchant, issued_at, status, amount_kop, paid_at); days are counted per UTC hour and the
+hours put into the merchant's days here, which holds in zones with summer time too.
+"""
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from peewee import SQL, fn
+from werkzeug.datastructures import MultiDict
+
+from ..database import is_sqlite, utcnow
+from ..extensions import db
+from ..models import Invoice, Service
+from .clock import local, zone
+from .search import Selection
+
+PAID = ("paid", "transferred")
+MAX_DAYS = 366  # a chart of more days than a year has no room for its bars
+TOP_SERVICES = 5
+
+
+def _day(text):
+    """A date the period filter has already accepted."""
+    return datetime.strptime(text, "%Y-%m-%d").date()
+
+
+def _quarter_start(today):
+    return today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+
+
+# name: (label, the first day of the period ending today)
+PRESETS = {
+    "today": (_l("Сегодня"), lambda today: today),
+    "7d": (_l("7 дней"), lambda today: today - timedelta(days=6)),
+    "30d": (_l("30 дней"), lambda today: today - timedelta(days=29)),
+    "quarter": (_l("Квартал"), _quarter_start),
+}
+
+
+class Period:
+    """The days «Сводка» covers: `from`/`to` of the query string, this month by default.
+
+    A bound that is not a date, lies before the other or makes the period longer than a
+    year is replaced by the default with a message, as the history reports its filters.
+    """
+
+    def __init__(self, args, tz_name, now=None):
+        self.tz_name = tz_name
+        self.today = local(now or utcnow(), tz_name).date()
+        self.first, self.last = self.today.replace(day=1), self.today
+        self.problems = []
+        asked = Selection(MultiDict({k: (args.get(k) or "").strip() for k in ("from", "to")}), tz_name)
+        self.problems += asked.problems
+        first = _day(asked.period["from"]) if asked.issued_from else self.first
+        last = _day(asked.period["to"]) if asked.issued_to else self.last
+        if first > last:
+            self.problems.append(_("Начало периода позже его конца: показан текущий месяц"))
+        elif (last - first).days >= MAX_DAYS:
+            self.problems.append(_("Период не длиннее года: показан текущий месяц"))
+        else:
+            self.first, self.last = first, last
+        self.selection = Selection(MultiDict(self.args()), tz_name)
+
+    def args(self):
+        """The query string of this period."""
+        return {"from": self.first.isoformat(), "to": self.last.isoformat()}
+
+    def days(self):
+        """Every day of the period, in order."""
+        return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+
+    def presets(self):
+        """(label, query string, whether it is the period shown) for each preset."""
+        shown = []
+        for label, start in PRESETS.values():
+            first = start(self.today)
+            shown.append((label, {"from": first.isoformat(), "to": self.today.isoformat()},
+                          (first, self.today) == (self.first, self.last)))
+        return shown
+
+
+@dataclass
+class Summary:
+    """What «Сводка» shows for a period."""
+
+    by_status: list  # (status, count, kopecks) in the manual's order, statuses with none left out
+    issued: tuple  # (count, kopecks) of every invoice issued in the period
+    paid: tuple  # (count, kopecks) of those paid (or already transferred)
+    median_to_payment: timedelta | None
+    per_day: list = field(default_factory=list)  # (day, issued, paid)
+    top_services: list = field(default_factory=list)  # (display name, kopecks)
+
+    def share_paid(self):
+        """(by count, by sum) as Decimal fractions; None when nothing was issued."""
+        (n, kop), (paid_n, paid_kop) = self.issued, self.paid
+        if not n:
+            return None
+        return Decimal(paid_n) / n, (Decimal(paid_kop) / kop if kop else Decimal(0))
+
+
+def summary(merchant, period):
+    """Every number of «Сводка» for the merchant's invoices of the period."""
+    invoices = period.selection.invoices(merchant)
+    by_status = period.selection.totals(merchant)
+    issued = (sum(n for _s, n, _k in by_status), sum(kop for _s, _n, kop in by_status))
+    paid = (sum(n for s, n, _k in by_status if s in PAID), sum(kop for s, _n, kop in by_status if s in PAID))
+    return Summary(by_status=by_status, issued=issued, paid=paid,
+                   median_to_payment=_median_to_payment(invoices, paid[0]),
+                   per_day=_per_day(merchant, period, invoices), top_services=_top_services(invoices))
+
+
+def _seconds_to_payment():
+    """Seconds from issue to payment, in the database's own date arithmetic."""
+    if is_sqlite(db):
+        return (fn.julianday(Invoice.paid_at) - fn.julianday(Invoice.issued_at)) * 86400
+    return fn.date_part("epoch", Invoice.paid_at - Invoice.issued_at)
+
+
+def _median_to_payment(invoices, paid_count):
+    """The median time from issue to payment of the paid invoices (the lower middle of an even count)."""
+    if not paid_count:
+        return None
+    took = _seconds_to_payment()
+    seconds = (invoices.select(took).where(Invoice.status.in_(PAID), Invoice.paid_at.is_null(False))
+               .order_by(took).limit(1).offset((paid_count - 1) // 2).scalar())
+    return None if seconds is None else timedelta(seconds=round(seconds))
+
+
+def _hour_of(column, shift_minutes):
+    """The UTC hour a moment falls in, counted from the zone's minutes past the hour («2026-11-27 21»)."""
+    if is_sqlite(db):
+        return fn.strftime("%Y-%m-%d %H", column, f"{shift_minutes:+d} minutes")
+    shifted = column + SQL(f"interval '{shift_minutes:d} minutes'")
+    return fn.to_char(fn.date_trunc("hour", shifted), "YYYY-MM-DD HH24")
+
+
+def _per_day(merchant, period, invoices):
+    """(day, issued, paid) for each day of the period: issued by issue date, paid by payment date.
+
+    The database counts per hour (2,208 at most in a quarter) and each hour goes to its
+    merchant's day here: exact across a summer-time change, where one shift for the whole
+    period would put an hour on the wrong day. Zones off the hour by 30 or 45 minutes shift
+    the hours by that much.
+    """
+    tz = zone(period.tz_name)
+    start, end = period.selection.issued_from, period.selection.issued_to
+    shift = int(local(start, period.tz_name).utcoffset().total_seconds() // 60 % 60)
+    issued_hour, paid_hour = _hour_of(Invoice.issued_at, shift), _hour_of(Invoice.paid_at, shift)
+    issued = invoices.select(issued_hour, fn.COUNT(Invoice.id)).group_by(issued_hour).tuples()
+    paid = (Invoice.of(merchant).select(paid_hour, fn.COUNT(Invoice.id))
+            .where(Invoice.paid_at >= start, Invoice.paid_at <= end).group_by(paid_hour).tuples())
+    counts = {day: [0, 0] for day in period.days()}
+    for series, rows in enumerate((issued, paid)):
+        for hour, n in rows:
+            moment = datetime.strptime(hour, "%Y-%m-%d %H") - timedelta(minutes=shift)
+            counts[local(moment, tz.key).date()][series] += n
+    return [(day, *counts[day]) for day in sorted(counts)]
+
+
+def _top_services(invoices):
+    """The services that brought the most money: paid and transferred amounts by service."""
+    total = fn.SUM(Invoice.amount_kop)
+    query = (invoices.join(Service).select(Service.display_name, total)
+             .where(Invoice.status.in_(PAID)).group_by(Service.id, Service.display_name)
+             .order_by(total.desc(), Service.display_name).limit(TOP_SERVICES).tuples())
+    return [(name, int(kop)) for name, kop in query]
