@@ -9,7 +9,8 @@ payer and issuing paths with wrk; times the expiry job on D overdue invoices aga
 UPDATE and the worker's e-mail against smtplib (M messages into one aiosmtpd); reads the web
 workers' memory; then repeats the pages on PostgreSQL with 4 web processes and RedisHuey.
 Prints a Markdown table. Loopback only; every request must succeed or the run fails.
-`--only emails` runs the two e-mail rows alone (no invoice database, pages or PostgreSQL).
+`--only emails` runs the two e-mail rows alone (no invoice database, pages or PostgreSQL);
+`--only dashboard` times «Сводка» over 30 days, a quarter and a year (goal: p50 under 200 ms).
 """
 import argparse
 import os
@@ -17,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import date, timedelta
 
 import redis
 
@@ -114,9 +116,33 @@ def sqlite_web_rows(args):
     return rows + web_rows("SQLite", env, database, folder, args.seconds, 2)
 
 
+def dashboard_rows(label, env, folder, seconds, workers):
+    """«Сводка» of one merchant's tenth of the invoices (`demo` spreads them over the last year)."""
+    today = date.today()
+    periods = (("30 days", 29), ("a quarter", 91), ("a year", 365))
+    rows = []
+    port = free_port()
+    with gunicorn(env, "app:app", port, f"{folder}/dashboard.log", workers):
+        cookie, _csrf = login(port)
+        for name, days in periods:
+            query = f"from={today - timedelta(days=days)}&to={today}"
+            rps, p50, p99 = wrk(f"http://127.0.0.1:{port}/dashboard?{query}", seconds, cookie)
+            rows.append((f"{label}: «Сводка», {name}", _rate(rps, p50, p99), "", "", "p50 < 200 ms", p50 < 200))
+    return rows
+
+
+def sqlite_dashboard_rows(args):
+    """«Сводка» on SQLite, on the database the other rows use."""
+    folder = os.path.join(args.data, str(args.invoices))
+    os.makedirs(folder, exist_ok=True)
+    env = environment(folder, f"sqlite:///{folder}/ckbiz.db", "")
+    build(env, args.invoices)
+    return dashboard_rows("SQLite", env, folder, args.seconds, 2)
+
+
 def sqlite_rows(args):
     """The rows on SQLite: `demo`, the pages, the expiry job and the e-mail."""
-    rows = sqlite_web_rows(args)
+    rows = sqlite_web_rows(args) + sqlite_dashboard_rows(args)
     ours, raw = jobs.expiry(os.path.join(args.data, f"expiry-{args.due}"), args.due)
     rows.append((f"expiry job, {args.due:,} overdue invoices", f"{ours:.2f} s", f"{raw:.2f} s (raw UPDATE)",
                  f"{ours / raw:.1f}×", "≤ 2×", ours <= 2 * raw))
@@ -155,9 +181,9 @@ def main():
     parser.add_argument("--short", action="store_true",
                         help="what CI runs so the benchmark cannot rot: 20,000 invoices, 2 s a page, "
                              "500 e-mails, 5,000 overdue invoices")
-    parser.add_argument("--only", choices=["emails", "web"],
+    parser.add_argument("--only", choices=["emails", "web", "dashboard"],
                         help="one part alone: emails = the worker's e-mail rows (--emails M messages each), "
-                             "web = the pages on SQLite")
+                             "web = the pages on SQLite, dashboard = «Сводка» on SQLite")
     parser.add_argument("--data", default=os.path.join(HERE, ".data"))
     args = parser.parse_args()
     if args.short:
@@ -165,6 +191,9 @@ def main():
     if args.only == "emails":
         rows = email_rows(args)
         print(f"\n{args.emails:,} e-mails each way; {os.cpu_count()} CPUs\n")
+    elif args.only == "dashboard":
+        rows = sqlite_dashboard_rows(args)
+        print(f"\n{args.invoices:,} invoices over 10 merchants, SQLite; wrk -d{args.seconds}s; {os.cpu_count()} CPUs\n")
     elif args.only == "web":
         rows = sqlite_web_rows(args)
         print(f"\n{args.invoices:,} invoices over 10 merchants, SQLite; wrk -d{args.seconds}s; {os.cpu_count()} CPUs\n")

@@ -65,7 +65,7 @@ class Selection:
     def totals(self, merchant):
         """(status, count, kopecks) of the selected invoices, in the manual's order of statuses."""
         query = (self.invoices(merchant)
-                 .select(Invoice.status, fn.COUNT(Invoice.number), fn.SUM(Invoice.amount_kop))
+                 .select(Invoice.status, fn.COUNT(Invoice.id), fn.SUM(Invoice.amount_kop))
                  .group_by(Invoice.status).tuples())
         found = {status: (n, int(kop or 0)) for status, n, kop in query}
         return [(s, *found[s]) for s in STATUSES if s in found]
