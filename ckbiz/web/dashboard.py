@@ -38,8 +38,9 @@ def chart(per_day):
         return {"x": round(LEFT + n * slot + offset * slot, 1), "y": round(TOP + plot_h - height, 1),
                 "width": round(slot * 0.4, 2), "height": height, "value": value}
 
+    # Every other label is "minor": a phone shows only the others, at a size it can read.
     days = [{"day": day, "issued": bar(n, issued, 0.1), "paid": bar(n, paid, 0.5),
-             "label_x": round(LEFT + (n + 0.5) * slot, 1) if n % step == 0 else None}
+             "label_x": round(LEFT + (n + 0.5) * slot, 1) if n % step == 0 else None, "minor": n // step % 2}
             for n, (day, issued, paid) in enumerate(per_day)]
     ticks = [(value, round(TOP + plot_h - value / top * plot_h, 1)) for value in _ticks(top)]
     return {"width": WIDTH, "height": HEIGHT, "left": LEFT, "right": WIDTH - RIGHT, "bottom": TOP + plot_h,
@@ -55,5 +56,5 @@ def _round_up(value):
 
 
 def _ticks(top):
-    """0, the middle when it is a whole number, and the top."""
-    return [0, top // 2, top] if top % 2 == 0 else [0, top]
+    """The middle when it is a whole number, and the top (the axis itself stands for 0)."""
+    return [top // 2, top] if top % 2 == 0 else [top]
