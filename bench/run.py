@@ -169,7 +169,8 @@ def postgres_rows(args):
     env = environment(folder, POSTGRES + name, REDIS)
     redis.Redis.from_url(REDIS).flushdb()  # the last run's unsent e-mails: nobody consumes this queue
     build(env, args.invoices)
-    return web_rows("PostgreSQL, 4 web", env, POSTGRES + name, folder, args.seconds, 4)
+    return (web_rows("PostgreSQL, 4 web", env, POSTGRES + name, folder, args.seconds, 4)
+            + dashboard_rows("PostgreSQL, 4 web", env, folder, args.seconds, 4))
 
 
 def main():

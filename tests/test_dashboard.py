@@ -195,3 +195,12 @@ def test_the_query_count_does_not_grow_with_invoices(app, logged_in, merchant):
         with count_queries() as many:
             dashboard(logged_in)
     assert many.count == few.count
+
+
+def test_durations_and_shares_read_the_way_people_say_them(app):
+    from ckbiz.formatting import duration, percent
+    with app.test_request_context():
+        assert duration(timedelta(hours=2, minutes=15, seconds=59)) == "2 ч 15 мин"
+        assert duration(timedelta(days=3, hours=4, minutes=59)) == "3 дн 4 ч"
+        assert duration(timedelta(minutes=40)) == "40 мин" and duration(timedelta(seconds=5)) == "0 мин"
+        assert percent(Decimal(2) / 3) == "66,7\u00a0%" and percent(Decimal(1)) == "100,0\u00a0%"

@@ -4,7 +4,7 @@ The period is the history's own (domain.search.Selection), so every count and su
 with the history filtered the same way. Each number is one aggregate query read from the
 index `invoice_period` alone (migration 0009), the paid line from (merchant, paid_at).
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
@@ -30,16 +30,17 @@ def _day(text):
 
 
 def _quarter_start(today):
+    """The first day of today's calendar quarter (1 January, 1 April, 1 July, 1 October)."""
     return today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
 
 
-# name: (label, the first day of the period ending today)
-PRESETS = {
-    "today": (_l("Сегодня"), lambda today: today),
-    "7d": (_l("7 дней"), lambda today: today - timedelta(days=6)),
-    "30d": (_l("30 дней"), lambda today: today - timedelta(days=29)),
-    "quarter": (_l("Квартал"), _quarter_start),
-}
+# (label, the first day of the period that ends today)
+PRESETS = (
+    (_l("Сегодня"), lambda today: today),
+    (_l("7 дней"), lambda today: today - timedelta(days=6)),
+    (_l("30 дней"), lambda today: today - timedelta(days=29)),
+    (_l("Квартал"), _quarter_start),
+)
 
 
 class Period:
@@ -77,7 +78,7 @@ class Period:
     def presets(self):
         """(label, query string, whether it is the period shown) for each preset."""
         shown = []
-        for label, start in PRESETS.values():
+        for label, start in PRESETS:
             first = start(self.today)
             shown.append((label, {"from": first.isoformat(), "to": self.today.isoformat()},
                           (first, self.today) == (self.first, self.last)))
@@ -92,8 +93,8 @@ class Summary:
     issued: tuple  # (count, kopecks) of every invoice issued in the period
     paid: tuple  # (count, kopecks) of those paid (or already transferred)
     median_to_payment: timedelta | None
-    per_day: list = field(default_factory=list)  # (day, issued, paid)
-    top_services: list = field(default_factory=list)  # (display name, kopecks)
+    per_day: list  # (day, issued, paid)
+    top_services: list  # (display name, kopecks)
 
     def share_paid(self):
         """(by count, by sum) as Decimal fractions; None when nothing was issued."""
