@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from peewee import ValuesList, fn
+from peewee import SQL, ValuesList, fn
 from werkzeug.datastructures import MultiDict
 
 from ..database import is_sqlite, utcnow
@@ -147,7 +147,7 @@ def _per_day(merchant, period):
         "days", columns=("n", "lo", "hi"))
 
     def count(column):
-        return (Invoice.of(merchant).select(fn.COUNT(Invoice.id))
+        return (Invoice.of(merchant).select(fn.COUNT(SQL("*")))
                 .where(column >= bounds.c.lo, column < bounds.c.hi))
 
     rows = (Invoice.select(bounds.c.n, count(Invoice.issued_at), count(Invoice.paid_at))
