@@ -4,6 +4,7 @@ The period is the history's own (domain.search.Selection), so every count and su
 with the history filtered the same way. Each number is one aggregate query read from the
 index `invoice_period` alone (migration 0009), the paid line from (merchant, paid_at).
 """
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ from ..database import is_sqlite, utcnow
 from ..extensions import db
 from ..models import Invoice, Service
 from .clock import local, zone
+from .lifecycle import STATUSES
 from .search import Selection
 
 PAID = ("paid", "transferred")
@@ -107,12 +109,25 @@ class Summary:
 def summary(merchant, period):
     """Every number of «Сводка» for the merchant's invoices of the period."""
     invoices = period.selection.invoices(merchant)
-    by_status = period.selection.totals(merchant)
+    groups = _by_status_and_service(invoices)
+    counts, sums = Counter(), Counter()
+    for status, _service, n, kop in groups:
+        counts[status] += n
+        sums[status] += kop
+    by_status = [(s, counts[s], sums[s]) for s in STATUSES if s in counts]
     issued = (sum(n for _s, n, _k in by_status), sum(kop for _s, _n, kop in by_status))
     paid = (sum(n for s, n, _k in by_status if s in PAID), sum(kop for s, _n, kop in by_status if s in PAID))
     return Summary(by_status=by_status, issued=issued, paid=paid,
                    median_to_payment=_median_to_payment(invoices, paid[0]),
-                   per_day=_per_day(merchant, period), top_services=_top_services(invoices))
+                   per_day=_per_day(merchant, period), top_services=_top_services(merchant, groups))
+
+
+def _by_status_and_service(invoices):
+    """(status, service id, count, kopecks): one pass over the period gives the totals by status
+    (as the history's Selection.totals counts them) and the money by service."""
+    query = (invoices.select(Invoice.status, Invoice.service, fn.COUNT(SQL("*")), fn.SUM(Invoice.amount_kop))
+             .group_by(Invoice.status, Invoice.service).tuples())
+    return [(status, service, n, int(kop)) for status, service, n, kop in query]
 
 
 def _seconds_to_payment():
@@ -155,10 +170,15 @@ def _per_day(merchant, period):
     return [(days[n], issued, paid) for n, issued, paid in rows.tuples()]
 
 
-def _top_services(invoices):
-    """The services that brought the most money: paid and transferred amounts by service."""
-    total = fn.SUM(Invoice.amount_kop)
-    query = (invoices.join(Service).select(Service.display_name, total)
-             .where(Invoice.status.in_(PAID)).group_by(Service.id, Service.display_name)
-             .order_by(total.desc(), Service.display_name).limit(TOP_SERVICES).tuples())
-    return [(name, int(kop)) for name, kop in query]
+def _top_services(merchant, groups):
+    """The services that brought the most money: paid and transferred amounts by service, named."""
+    money = Counter()
+    for status, service, _n, kop in groups:
+        if status in PAID:
+            money[service] += kop
+    if not money:
+        return []
+    names = dict(Service.of(merchant).where(Service.id.in_(list(money))).select(Service.id, Service.display_name)
+                 .tuples())
+    ranked = sorted(((names[service], kop) for service, kop in money.items()), key=lambda row: (-row[1], row[0]))
+    return ranked[:TOP_SERVICES]
