@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import PHONE_VIEWPORT
+from .conftest import PHONE_VIEWPORT, unlabelled_fields
 
 pytestmark = pytest.mark.e2e
 
@@ -32,6 +32,7 @@ def test_the_tab_the_presets_and_the_dates_on_a_desktop(page, live):
     expect(page.locator("#from")).to_have_value(today.replace(day=1).isoformat())
     expect(page.locator("rect.bar-issued")).to_have_count(today.day)
     expect(page.get_by_role("img", name="Выставлено и оплачено по дням")).to_be_visible()
+    assert unlabelled_fields(page) == []
 
     page.get_by_role("link", name="7 дней").click()
     expect(page).to_have_url(live.url(f"/dashboard?from={today - timedelta(days=6)}&to={today}"))
