@@ -9,9 +9,10 @@ from datetime import timedelta
 from babel import Locale
 from babel.core import get_global
 from babel.dates import format_date, format_datetime
-from babel.numbers import parse_pattern
+from babel.numbers import format_percent, parse_pattern
 from flask import g, url_for
 from flask_babel import get_locale, get_translations
+from flask_babel import gettext as _
 
 from .domain import positions
 from .domain.clock import local
@@ -74,6 +75,31 @@ def long_date(dt, tz_name=None):
     """«27 ноября 2026 г.» in the zone, as a Russian document dates itself."""
     moment = local(dt, tz_name)
     return format_date(moment, "d MMMM y 'г'.", locale=_locale())
+def day_month(day):
+    """«27.11»: a day on the chart's axis."""
+    return day.strftime("%d.%m")
+
+
+def day_text(day):
+    """«27.11.2026»: a calendar day (a date, not a moment, so no zone)."""
+    return day.strftime("%d.%m.%Y")
+
+
+def percent(fraction):
+    """«62,5 %» for Decimal("0.625"), by the locale's percent sign and separators."""
+    return format_percent(fraction, "#,##0.0\u00a0%", locale=_locale())
+
+
+def duration(span):
+    """«3 дн 4 ч», «2 ч 15 мин», «40 мин»: the two largest units are enough to compare by."""
+    minutes = int(span.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return _("%(days)d дн %(hours)d ч", days=days, hours=hours)
+    if hours:
+        return _("%(hours)d ч %(minutes)d мин", hours=hours, minutes=minutes)
+    return _("%(minutes)d мин", minutes=minutes)
 
 
 def zone_label(moment):
@@ -122,6 +148,10 @@ def init_app(app):
     app.add_template_filter(datetime_text, "datetime")
     app.add_template_filter(date_text, "date")
     app.add_template_filter(device, "device")
+    app.add_template_filter(day_month, "day_month")
+    app.add_template_filter(day_text, "day")
+    app.add_template_filter(percent, "percent")
+    app.add_template_filter(duration, "duration")
     app.add_template_global(invoice_url)
     app.add_template_global(positions.lines_of)
     app.add_template_global(positions.vat_total)

@@ -62,6 +62,7 @@ def main(out=os.path.join(ROOT, "docs", "screenshots")):
         team(browser, page, base, out, tmp)
         positions(page, base, out)
         payer(browser, base, out, tmp)
+        dashboard(browser, page, base, out, env)
         browser.close()
 
 
@@ -205,6 +206,21 @@ def payer(browser, base, out, tmp):
     page.click("button[type=submit]")
     page.wait_for_selector("text=Оплата прошла", timeout=20000)
     page.screenshot(path=f"{out}/card-paid.png", full_page=True)
+    phone.close()
+
+
+def dashboard(browser, page, base, out, env):
+    """Issue 19: «Сводка» of the last 30 days on a desktop and on a 360 px phone."""
+    flask(env, "demo", "--password", PASSWORD, "--invoices", "600")  # a month with something to draw
+    page.goto(base + "/dashboard")
+    page.click(".presets >> text=30 дней")
+    page.wait_for_url("**/dashboard?from=*")
+    page.screenshot(path=f"{out}/dashboard.png", full_page=True)
+    phone = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, locale="ru-RU",
+                                is_mobile=True, has_touch=True, storage_state=page.context.storage_state())
+    small = phone.new_page()
+    small.goto(page.url)
+    small.screenshot(path=f"{out}/dashboard-phone.png", full_page=True)
     phone.close()
 
 

@@ -11,6 +11,7 @@ ROLES = {OWNER: _l("Владелец"), ACCOUNTANT: _l("Бухгалтер"), VI
 # permission: (the roles that have it, what a refusal says)
 PERMISSIONS = {
     "read": ((OWNER, ACCOUNTANT, VIEWER), _l("Просматривать счета может любой сотрудник.")),
+    "dashboard": ((OWNER, ACCOUNTANT, VIEWER), _l("«Сводку» может смотреть любой сотрудник.")),
     "account": ((OWNER, ACCOUNTANT, VIEWER), _l("Свой пароль и сеансы доступны любому сотруднику.")),
     "issue": ((OWNER, ACCOUNTANT), _l("Выставлять счета могут владелец и бухгалтер.")),
     "act": ((OWNER, ACCOUNTANT), _l("Напоминать, отменять, отмечать оплату и повторять счета могут "

@@ -22,6 +22,7 @@ bp = Blueprint("core", __name__)
 TABS = (
     ("issue.new", _l("Выставить счет"), ("issue",)),
     ("history.index", _l("История счетов"), ("history", "invoice")),
+    ("dashboard.index", _l("Сводка"), ("dashboard",)),
     ("settings.index", _l("Настройки"), ("settings", "team")),
 )
 STATUS_ICONS = {"issued": "✉", "paid": "✔", "transferred": "✔✔", "expired": "⌛", "cancelled": "✖"}

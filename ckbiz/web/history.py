@@ -3,7 +3,6 @@ import csv
 import io
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
-from peewee import fn
 
 from .. import htmx
 from ..domain.lifecycle import STATUS_LABELS, STATUSES
@@ -28,15 +27,6 @@ def rows(selection, limit):
     return query.order_by(Invoice.number.desc()).limit(limit).objects()
 
 
-def totals(selection):
-    """Count and sum of the selection by status, in the manual's order."""
-    query = (selection.invoices(current_merchant)
-             .select(Invoice.status, fn.COUNT(Invoice.number).alias("n"), fn.SUM(Invoice.amount_kop).alias("kop"))
-             .group_by(Invoice.status).tuples())
-    found = {status: (n, int(kop or 0)) for status, n, kop in query}
-    return [(s, *found[s]) for s in STATUSES if s in found]
-
-
 @bp.get("/invoices")
 @requires("read")
 def index():
@@ -55,7 +45,7 @@ def totals_view():
     """Totals by status of the selection, loaded after the rows so the table never waits for them."""
     selection = Selection(request.args, current_merchant.timezone)
     template = "history/_totals.html" if htmx.is_htmx() else "history/totals.html"
-    return render_template(template, totals=totals(selection), selection=selection)
+    return render_template(template, totals=selection.totals(current_merchant), selection=selection)
 
 
 @bp.get("/invoices.csv")

@@ -21,6 +21,7 @@ EXPECTED = {
     "invoice.remind": WORKERS, "invoice.mark_paid": WORKERS, "invoice.cancel": WORKERS, "invoice.send": WORKERS,
     "invoice.repeat": WORKERS, "invoice.auto_remind": WORKERS,
     "history.index": ALL, "history.totals_view": ALL, "history.export": ALL,
+    "dashboard.index": ALL,
     "settings.index": OWNER, "settings.services": OWNER, "settings.rename": OWNER, "settings.new_service": OWNER,
     "settings.edit_service": OWNER, "reminders.index": OWNER, "reminders.remove": OWNER,
     "team.index": OWNER, "team.role": OWNER, "team.remove": OWNER,
