@@ -15,6 +15,8 @@ STATUS_LABELS = {
     "issued": _l("выставлен"), "paid": _l("оплачен"), "transferred": _l("проведен"),
     "expired": _l("истек"), "cancelled": _l("отменен"),
 }
+# How a paid invoice was paid, when not by card: «Оплачен (другим способом)», «Оплачен (переводом)».
+PAID_BY_LABELS = {"other": _l("другим способом"), "transfer": _l("переводом")}
 REFUSALS = {
     "cancel": _l("Отменить можно только выставленный счет: этот счет %(status)s."),
     "mark_paid": _l("Отметить оплаченным можно выставленный или истекший счет: этот счет %(status)s."),
@@ -62,8 +64,18 @@ def cancel(invoice, actor):
 
 def mark_paid_other_way(invoice, actor):
     """«Оплачен другим способом»: issued or expired → paid (never becomes «Проведен»)."""
-    _move(invoice, ("issued", "expired"), "mark_paid", "paid", actor, note=_("другим способом"),
+    _move(invoice, ("issued", "expired"), "mark_paid", "paid", actor, note=str(PAID_BY_LABELS["other"]),
           status="paid", paid_by="other", paid_at=utcnow())
+
+
+def mark_paid_by_transfer(invoice, actor, order):
+    """A bank statement's payment order pays it: issued or expired → paid by transfer.
+
+    `order` names the payment order in the event (№, date, payer and ИНН). Conditional like every
+    move, so two imports at once, or a line and a merchant's click, never pay it twice.
+    """
+    _move(invoice, ("issued", "expired"), "mark_paid", "paid", actor, note=f"{PAID_BY_LABELS['transfer']}: {order}",
+          status="paid", paid_by="transfer", paid_at=utcnow())
 
 
 def _still_payable(invoice, action):

@@ -1,7 +1,7 @@
 """The blueprints, one per area of the manual: request in, page or fragment out."""
-from . import access, auth, core, history, invoice, issue, payer, payments, security, settings, team
+from . import access, auth, core, history, invoice, issue, payer, payments, security, settings, statements, team
 
-BLUEPRINTS = (core.bp, auth.bp, issue.bp, invoice.bp, history.bp, settings.bp, team.bp, payer.bp, payments.bp)
+BLUEPRINTS = (core.bp, auth.bp, issue.bp, invoice.bp, history.bp, statements.bp, settings.bp, team.bp, payer.bp, payments.bp)
 
 
 def init_app(app):

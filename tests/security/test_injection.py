@@ -11,7 +11,7 @@ from ckbiz.extensions import db
 from ckbiz.models import Delivery, Invoice, Merchant, Service, UserSession
 from ckbiz.web.history import CSV_COLUMNS
 from conftest import PHONE, csrf_token
-from factories import make_invoice, user_with_phone
+from factories import make_invoice, make_statement, user_with_phone
 from security_helpers import ORGANISATION, intruder, issue_data, table_counts  # noqa: F401 (intruder is a fixture)
 
 HTML_PAYLOADS = [
@@ -242,7 +242,8 @@ def test_a_nul_character_in_any_query_or_form_is_refused_by_every_route(app, cab
         owner = user_with_phone(PHONE)
         session_id = UserSession.get(UserSession.user == owner.id).id
     values = {"number": invoice.number, "token": invoice.token, "service_id": service_id, "gateway": "demo",
-              "payment": "demo_x", "filename": "ckbiz.css", "user_id": owner.id, "session_id": session_id}
+              "payment": "demo_x", "filename": "ckbiz.css", "user_id": owner.id, "session_id": session_id,
+              **make_statement(app, merchant)}
     token = csrf_token(cabinet, "/invoices")
     counts = table_counts(app)
     nul = "x\x00y"

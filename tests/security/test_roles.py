@@ -8,7 +8,7 @@ from ckbiz.domain.roles import PERMISSIONS
 from ckbiz.extensions import db
 from ckbiz.models import Service, UserSession
 from conftest import PHONE, AuthActions, csrf_token
-from factories import make_invoice, team_member, user_with_phone
+from factories import make_invoice, make_statement, team_member, user_with_phone
 from security_helpers import rows_of, table_counts
 
 ALL = {"owner", "accountant", "viewer"}
@@ -17,7 +17,7 @@ OWNER = {"owner"}
 # Who may use each route, written out from DESIGN.md rather than read from the code's own table.
 EXPECTED = {
     "issue.new": WORKERS, "issue.fields": WORKERS, "issue.commission": WORKERS, "issue.preview": WORKERS,
-    "issue.create": WORKERS,
+    "issue.create": WORKERS, "issue.positions": WORKERS,
     "invoice.show": ALL, "invoice.deliveries_table": ALL,
     "invoice.remind": WORKERS, "invoice.mark_paid": WORKERS, "invoice.cancel": WORKERS, "invoice.send": WORKERS,
     "invoice.repeat": WORKERS,
@@ -27,6 +27,7 @@ EXPECTED = {
     "team.index": OWNER, "team.role": OWNER, "team.remove": OWNER,
     "team.sessions_list": ALL, "team.end_session": ALL, "team.end_others": ALL,
     "auth.password": ALL,
+    "statements.index": WORKERS, "statements.show": WORKERS, "statements.match": WORKERS,
 }
 # Open to strangers: logging in and its neighbours, the payer's side, the gateways' callbacks.
 PUBLIC = {"static", "core.index", "core.healthz", "auth.login", "auth.logout", "auth.register", "auth.captcha_image",
@@ -50,9 +51,10 @@ def cabinet(app, merchant):
     invoice = make_invoice(app, merchant)
     colleague = team_member(app, merchant, "9165550202", "viewer", name="Петров Пётр")
     assert AuthActions(app.test_client()).login("9165550202", "member password").status_code == 303
+    statement = make_statement(app, merchant)
     with app.app_context(), db.connection_context():
         return {"number": invoice.number, "service_id": Service.of(merchant).first().id, "user_id": colleague.id,
-                "session_id": UserSession.get(UserSession.user == colleague.id).id}
+                "session_id": UserSession.get(UserSession.user == colleague.id).id, **statement}
 
 
 def path_for(rule, values):

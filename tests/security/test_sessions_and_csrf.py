@@ -7,7 +7,7 @@ from ckbiz import create_app
 from ckbiz.extensions import db
 from ckbiz.models import MODELS, Service, UserSession
 from conftest import PHONE, csrf_token
-from factories import make_invoice, user_with_phone
+from factories import make_invoice, make_statement, user_with_phone
 
 # Routes that change nothing and answer a bare GET (the rest need ids or are POST-only).
 EXEMPT_FROM_CSRF = {"payments.callback"}
@@ -31,11 +31,12 @@ def world(app, client, auth, merchant):
     """The logged-in owner's invoice, and a value for every argument of the URL map."""
     auth.login()
     invoice = make_invoice(app, merchant)
+    statement = make_statement(app, merchant)
     with app.app_context(), db.connection_context():
         owner = user_with_phone(PHONE)
         values = {"number": invoice.number, "token": invoice.token, "service_id": Service.of(merchant).first().id,
                   "gateway": "demo", "payment": "demo_x", "user_id": owner.id,
-                  "session_id": UserSession.get(UserSession.user == owner.id).id}
+                  "session_id": UserSession.get(UserSession.user == owner.id).id, **statement}
     return invoice, values
 
 

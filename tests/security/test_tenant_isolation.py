@@ -8,7 +8,7 @@ from ckbiz.domain import outbox
 from ckbiz.extensions import db
 from ckbiz.models import Delivery, Invoice, Merchant, Service, User, UserSession
 from conftest import PHONE, AuthActions, csrf_token
-from factories import invoice_numbered, make_invoice, other_merchant, user_with_phone
+from factories import invoice_numbered, make_invoice, make_statement, other_merchant, user_with_phone
 from security_helpers import OTHER_PASSWORD, OTHER_PHONE, intruder, issue_data, rows_of, table_counts  # noqa: F401
 
 # Arguments that are secrets handed out on purpose: the payer link, the gateway's own
@@ -42,7 +42,7 @@ def victim(app, merchant):
         session = UserSession.get(UserSession.user == user_with_phone(PHONE).id)
     assert invoice.number == 2
     return {"number": invoice.number, "id": invoice.id, "service_id": service.id, "user_id": accountant.id,
-            "session_id": session.id}
+            "session_id": session.id, **make_statement(app, merchant)}
 
 
 def owned_rules(app):
@@ -62,7 +62,7 @@ def test_the_walk_covers_every_route_that_takes_an_id(app):
     assert endpoints == {
         "invoice.show", "invoice.deliveries_table", "invoice.remind", "invoice.mark_paid", "invoice.cancel",
         "invoice.send", "invoice.repeat", "settings.rename", "settings.edit_service", "team.role", "team.remove",
-        "team.end_session"}
+        "team.end_session", "statements.show", "statements.match"}
 
 
 def test_each_merchant_numbers_its_own_invoices_and_sees_only_its_own_number_one(app, merchant, victim, intruder):
