@@ -119,7 +119,7 @@ def _ignored(doc, accounts):
 
 
 def _decide_all(merchant, documents, accounts, actor):
-    """Each document as a row of statement_line, its invoice paid when it pays one."""
+    """Each document as a row of statement_line; the invoices they pay are paid in one go."""
     incoming, rows = [], []
     for doc in documents:
         reason = _ignored(doc, accounts)
@@ -129,36 +129,49 @@ def _decide_all(merchant, documents, accounts, actor):
             incoming.append(doc)
     numbers = {doc.line: invoice_numbers(doc.purpose) for doc in incoming}
     by_number = _invoices_by_number(merchant, {n[0] for n in numbers.values() if len(n) == 1})
-    by_amount = _only_issued_with_amount(merchant, {d.amount_kop for d in incoming})
+    found = {doc.line: numbers[doc.line][0] if len(numbers[doc.line]) == 1 else None for doc in incoming}
+    by_amount = _only_issued_with_amount(
+        merchant, {doc.amount_kop for doc in incoming if found[doc.line] not in by_number})
+    paying = {}  # invoice id: (its row, the payment order), the first line that pays it
     for doc in incoming:
-        found = numbers[doc.line][0] if len(numbers[doc.line]) == 1 else None
-        invoice = by_number.get(found)
+        invoice = by_number.get(found[doc.line])
         if invoice is not None:
-            rows.append(_by_invoice(merchant, doc, found, invoice, actor))
+            row = _by_invoice(merchant, doc, found[doc.line], invoice)
+            if row["outcome"] == "paid":
+                if invoice.id in paying:
+                    row.update(outcome="suggested", reason=_("счет уже оплачен"))
+                else:
+                    paying[invoice.id] = (row, order_text(doc))
         elif doc.amount_kop in by_amount:
-            rows.append(_row(merchant, doc, found, "suggested", _("совпадает только сумма"), by_amount[doc.amount_kop]))
+            row = _row(merchant, doc, found[doc.line], "suggested", _("совпадает только сумма"),
+                       by_amount[doc.amount_kop])
         else:
-            reason = (_("счет № %(n)s не найден", n=found) if found else
-                      _("в назначении несколько номеров счетов") if numbers[doc.line] else
-                      _("в назначении нет номера счета"))
-            rows.append(_row(merchant, doc, found, "unmatched", reason))
+            row = _row(merchant, doc, found[doc.line], "unmatched", _unmatched_reason(found[doc.line],
+                                                                                      numbers[doc.line]))
+        rows.append(row)
+    paid = lifecycle.pay_by_transfers({invoice_id: order for invoice_id, (row, order) in paying.items()}, actor)
+    for invoice_id, (row, _order) in paying.items():
+        if invoice_id not in paid:  # paid or cancelled a moment ago, by a click or another import
+            row.update(outcome="suggested", reason=_("счет уже оплачен"))
     return rows
 
 
-def _by_invoice(merchant, doc, number, invoice, actor):
-    """The row of a payment whose purpose names one of the merchant's invoices."""
+def _unmatched_reason(number, numbers):
+    """Why nothing matched: the number is not ours, the purpose names several, or none."""
+    if number:
+        return _("счет № %(n)s не найден", n=number)
+    return _("в назначении несколько номеров счетов") if numbers else _("в назначении нет номера счета")
+
+
+def _by_invoice(merchant, doc, number, invoice):
+    """The row of a payment whose purpose names one of the merchant's invoices ("paid" until the
+    conditional UPDATE says otherwise)."""
     if invoice.status == "cancelled":
         return _row(merchant, doc, number, "suggested", _("счет отменен"), invoice.id)
-    if invoice.status not in ("issued", "expired"):
+    if invoice.status not in lifecycle.TRANSFER_PAYS:
         return _row(merchant, doc, number, "suggested", _("счет уже оплачен"), invoice.id)
     if invoice.amount_kop != doc.amount_kop:
         return _row(merchant, doc, number, "suggested", _("сумма не совпадает со счетом"), invoice.id)
-    try:
-        lifecycle.mark_paid_by_transfer(invoice, actor, order_text(doc))
-    except lifecycle.TransitionRefused:
-        # An earlier line of this file (or a click a moment ago) paid it first.
-        return _row(merchant, doc, number, "suggested", _("счет уже оплачен"), invoice.id)
-    invoice.status = "paid"
     return _row(merchant, doc, number, "paid", "", invoice.id)
 
 
@@ -198,14 +211,19 @@ def _invoices_by_number(merchant, numbers):
 
 
 def _only_issued_with_amount(merchant, amounts):
-    """{amount: invoice id} for the amounts exactly one issued invoice of the merchant has."""
-    found = {}
-    for chunk in _chunks(amounts):
-        query = (Invoice.of(merchant).where(Invoice.status == "issued", Invoice.amount_kop.in_(chunk))
-                 .select(Invoice.amount_kop, fn.MIN(Invoice.id)).group_by(Invoice.amount_kop)
-                 .having(fn.COUNT(Invoice.id) == 1).tuples())
-        found.update(query)
-    return found
+    """{amount: invoice id} for the amounts exactly one issued invoice of the merchant has.
+
+    No index leads by amount, so this reads the merchant's issued invoices once: with the amounts
+    as a filter when they are few, else all of them grouped, filtered here.
+    """
+    if not amounts:
+        return {}
+    query = Invoice.of(merchant).where(Invoice.status == "issued")
+    if len(amounts) <= CHUNK:
+        query = query.where(Invoice.amount_kop.in_(sorted(amounts)))
+    query = (query.select(Invoice.amount_kop, fn.MIN(Invoice.id)).group_by(Invoice.amount_kop)
+             .having(fn.COUNT(Invoice.id) == 1).tuples())
+    return {amount: invoice_id for amount, invoice_id in query if amount in amounts}
 
 
 def get_line(merchant, statement_id, line_id):
