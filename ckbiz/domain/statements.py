@@ -62,6 +62,8 @@ def import_statement(merchant, raw, file_name="", actor="", user=None):
                 .where(Organisation.merchant == merchant).tuples()}
     with db.atomic():
         if not is_sqlite(db):
+            # Imports of one merchant take turns, so the second one sees the first one's lines as
+            # known (SQLite's IMMEDIATE transactions already write one at a time).
             Merchant.select(Merchant.id).where(Merchant.id == merchant.id).for_update().execute()
         fresh, known = _fresh(merchant, parsed.documents)
         result = Imported(known=known)
@@ -184,7 +186,10 @@ def _row(merchant, doc, number, outcome, reason, invoice_id=None):
 
 
 def order_text(line):
-    """How an event names the payment order: «платежное поручение № 77 от 27.11.2026, ООО «Ромашка», ИНН …»."""
+    """How an event names the payment order: «платежное поручение № 77 от 27.11.2026, ООО «Ромашка», ИНН …».
+
+    A document of the file knows its kind; a stored line (confirmed later) was a payment order.
+    """
     kind = getattr(line, "kind", "") or _("платежное поручение")
     text = _("%(kind)s № %(n)s от %(date)s", kind=kind.lower(), n=line.number, date=line.date.strftime("%d.%m.%Y"))
     if line.payer_name:
@@ -246,8 +251,6 @@ def _decide(line, before, after, actor, **changes):
 def confirm(line, actor):
     """«Подтвердить» a suggestion: its invoice becomes paid by transfer (lifecycle refuses a paid
     or cancelled one, and the suggestion stays)."""
-    if line.invoice_id is None:
-        raise MatchRefused(_("Эта строка выписки уже разобрана."))
     with db.atomic():
         _decide(line, "suggested", "paid", actor)
         lifecycle.mark_paid_by_transfer(Invoice.get_by_id(line.invoice_id), actor, order_text(line))
