@@ -208,7 +208,7 @@ def test_a_bad_file_changes_nothing(app, merchant, raw, message):
 
 def test_a_file_over_the_limit_is_refused(app, merchant):
     app.config["STATEMENT_MAX_BYTES"] = 1000
-    with pytest.raises(StatementError, match="Файл больше допустимого"):
+    with pytest.raises(StatementError, match="Файл больше допустимого: можно не больше 1000 байт."):
         run_import(app, merchant, statement_file([Payment()] * 5))
 
 

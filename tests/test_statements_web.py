@@ -1,5 +1,6 @@
 """«Выписки» in the cabinet: upload, the three lists, decisions, who may see what."""
 import io
+import json
 import re
 
 import pytest
@@ -69,6 +70,23 @@ def test_confirm_reject_and_match_by_hand(app, logged_in, merchant):
     assert "сопоставлено вручную" in section(page, "paid")
 
 
+def test_with_htmx_a_decision_swaps_the_lists_and_says_so_in_a_toast(app, logged_in, merchant):
+    invoice = make_invoice(app, merchant, amount_kop=4200)
+    ids = make_statement(app, merchant, [Payment(number="1", amount="42.00", purpose="за январь")])
+    token = csrf_token(logged_in, f"/statements/{ids['statement_id']}")
+    path = f"/statements/{ids['statement_id']}/lines/{ids['line_id']}/match"
+    headers = {"HX-Request": "true", "HX-Target": "statement-lines", "X-CSRFToken": token}
+    response = logged_in.post(path, data={"action": "confirm"}, headers=headers)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and html.lstrip().startswith('<div id="statement-lines">')
+    assert "<html" not in html and f"№ {invoice.number}" in section(html, "paid")
+    assert json.loads(response.headers["HX-Trigger"])["showMessage"] == {
+        "level": "success", "message": "Платеж подтвержден: счет оплачен переводом."}
+    again = logged_in.post(path, data={"action": "confirm"}, headers=headers)
+    assert again.status_code == 409
+    assert json.loads(again.headers["HX-Trigger"])["showMessage"]["message"] == "Эта строка выписки уже разобрана."
+
+
 def test_importing_again_says_so_and_changes_nothing(app, logged_in, merchant):
     invoice = make_invoice(app, merchant, amount_kop=150000)
     raw = bank_export(invoice.number, "1500.00")
@@ -94,7 +112,12 @@ def test_a_statement_passes_a_lower_general_request_limit_but_not_its_own(app, l
     assert upload(logged_in, raw).status_code == 303
     app.config["STATEMENT_MAX_BYTES"] = len(raw) - 10
     response = upload(logged_in, statement_file([Payment(number=str(i), date="28.11.2026") for i in range(40)]))
-    assert response.status_code in (413, 422)
+    assert response.status_code == 422
+    assert f"Файл больше допустимого: можно не больше {len(raw) - 10} байт." in response.get_data(as_text=True)
+    app.config["STATEMENT_MAX_BYTES"] = 500  # the file is past it and the form's envelope too
+    response = upload(logged_in, statement_file([Payment(number=str(i), date="29.11.2026") for i in range(150)]))
+    assert response.status_code == 413
+    assert "Файл больше допустимого: можно не больше 500 байт." in response.get_data(as_text=True)
 
 
 def test_a_viewer_is_refused_and_sees_no_tab(app, merchant):

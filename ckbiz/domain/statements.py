@@ -55,8 +55,7 @@ def import_statement(merchant, raw, file_name="", actor="", user=None):
     """Read the file and apply it in one transaction; a bad file (StatementError) writes nothing."""
     limit = int(current_app.config["STATEMENT_MAX_BYTES"])
     if len(raw) > limit:
-        raise StatementError(_("Файл больше допустимого: %(size)d байт, можно не больше %(limit)d.",
-                               size=len(raw), limit=limit))
+        raise StatementError(too_large(limit))
     parsed = parse(raw)
     accounts = {account for account, in Organisation.select(Organisation.account)
                 .where(Organisation.merchant == merchant).tuples()}
@@ -82,6 +81,11 @@ def import_statement(merchant, raw, file_name="", actor="", user=None):
                          known_count=known).where(Statement.id == statement.id).execute()
         result.statement = Statement.get_by_id(statement.id)
     return result
+
+
+def too_large(limit):
+    """What a file over STATEMENT_MAX_BYTES is told (its size is unknown: nobody reads past the limit)."""
+    return _("Файл больше допустимого: можно не больше %(limit)d байт.", limit=limit)
 
 
 def _key(merchant_id, date, number, amount_kop, payer_account):

@@ -5,9 +5,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import IntegerField
 from wtforms.validators import NumberRange, Optional
 
+from .. import htmx
 from ..domain import lifecycle, statements
 from ..domain.statement_format import StatementError
 from ..models import Statement
@@ -58,8 +60,21 @@ def index():
             form.file.errors.append(str(exc))
         else:
             return _after_import(result)
+    return _index_page(form, 422 if form.errors else 200)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(error):
+    """A file past STATEMENT_MAX_BYTES and the form's envelope: the form again, with the limit."""
+    form = UploadForm(formdata=None)
+    form.file.errors = [statements.too_large(int(current_app.config["STATEMENT_MAX_BYTES"]))]
+    return _index_page(form, 413)
+
+
+def _index_page(form, status):
+    """The upload form and the merchant's statements, newest first."""
     past = Statement.of(current_merchant).order_by(Statement.created_at.desc(), Statement.id.desc()).limit(PAGE)
-    return render_template("statements/index.html", form=form, statements=list(past)), 422 if form.errors else 200
+    return render_template("statements/index.html", form=form, statements=list(past)), status
 
 
 def _after_import(result):
@@ -84,27 +99,35 @@ def show(statement_id):
 @requires("statements")
 def match(statement_id, line_id):
     """«Подтвердить», «Отклонить» a suggestion, or «Сопоставить» an unmatched payment with a number."""
-    line = statements.get_line(current_merchant, get_statement(statement_id).id, line_id)
+    statement = get_statement(statement_id)
+    line = statements.get_line(current_merchant, statement.id, line_id)
     if line is None:
         abort(404)
     form, action = MatchForm(), request.form.get("action")
-    if not form.validate() or action not in ("confirm", "reject", "match"):
-        flash(_("Укажите номер счета цифрами."), "error")
-    else:
-        try:
-            if action == "confirm":
-                statements.confirm(line, actor())
-            elif action == "reject":
-                statements.reject(line, actor())
-            elif form.number.data is None:
-                raise statements.MatchRefused(_("Укажите номер счета."))
-            else:
-                statements.match(current_merchant, line, form.number.data, actor())
-        except (statements.MatchRefused, lifecycle.TransitionRefused) as exc:
-            flash(str(exc), "error")
+    try:
+        if not form.validate() or action not in DONE:
+            raise statements.MatchRefused(_("Укажите номер счета цифрами."))
+        if action == "confirm":
+            statements.confirm(line, actor())
+        elif action == "reject":
+            statements.reject(line, actor())
+        elif form.number.data is None:
+            raise statements.MatchRefused(_("Укажите номер счета."))
         else:
-            flash(DONE[action], "success")
-    return redirect(url_for("statements.show", statement_id=statement_id) + f"#line-{line.id}", 303)
+            statements.match(current_merchant, line, form.number.data, actor())
+    except (statements.MatchRefused, lifecycle.TransitionRefused) as exc:
+        return _decided(statement, line, str(exc), "error")
+    return _decided(statement, line, str(DONE[action]), "success")
+
+
+def _decided(statement, line, message, level):
+    """The three lists again for htmx (with the message as a toast), else back to the line."""
+    if htmx.wants_fragment("statement-lines"):
+        page = render_template("statements/_lines.html", statement=Statement.get_by_id(statement.id),
+                               lines=statements.lines_by_outcome(statement))
+        return page, 409 if level == "error" else 200, htmx.toast(message, level)
+    flash(message, level)
+    return redirect(url_for("statements.show", statement_id=statement.id) + f"#line-{line.id}", 303)
 
 
 DONE = {"confirm": _l("Платеж подтвержден: счет оплачен переводом."),

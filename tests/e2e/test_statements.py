@@ -32,7 +32,7 @@ def test_an_upload_pays_an_invoice_and_a_confirmed_suggestion_pays_another(page,
     expect(row).to_contain_text("совпадает только сумма")
 
     row.get_by_role("button", name="Подтвердить").click()
-    expect(page.locator(".flash-success")).to_have_text("Платеж подтвержден: счет оплачен переводом.")
+    expect(page.locator("#toast")).to_have_text("Платеж подтвержден: счет оплачен переводом.")
     expect(page.locator("#paid")).to_contain_text(f"№ {suggested}")
     page.goto(live.url(f"/invoices/{suggested}"))
     expect(page.locator(".status").first).to_contain_text("оплачен (переводом)")
