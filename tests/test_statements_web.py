@@ -98,6 +98,11 @@ def test_importing_again_says_so_and_changes_nothing(app, logged_in, merchant):
         assert Statement.select().count() == 1
 
 
+def test_a_statement_without_payments_says_so(app, logged_in, merchant):
+    response = upload(logged_in, statement_file([], balances=True))
+    assert "В выписке нет платежей." in logged_in.get(response.headers["Location"]).get_data(as_text=True)
+
+
 def test_a_bad_file_is_shown_with_its_line_and_changes_nothing(app, logged_in, merchant):
     response = upload(logged_in, statement_file([Payment(amount="сто")]))
     assert response.status_code == 422

@@ -80,7 +80,8 @@ def _index_page(form, status):
 def _after_import(result):
     """Say what the import did and show the statement (or the list, when nothing was new)."""
     if result.statement is None:
-        flash(_("Эта выписка уже загружена: новых платежей в ней нет (%(n)d уже были).", n=result.known), "info")
+        flash(_("Эта выписка уже загружена: новых платежей в ней нет (%(n)d уже были).", n=result.known)
+              if result.known else _("В выписке нет платежей."), "info")
         return redirect(url_for("statements.index"), 303)
     flash(_("Оплачено: %(paid)d, предложено: %(suggested)d, не найдено: %(unmatched)d.", paid=result.paid,
             suggested=result.suggested, unmatched=result.unmatched), "success")
