@@ -125,6 +125,18 @@ def test_a_statement_passes_a_lower_general_request_limit_but_not_its_own(app, l
     assert "Файл больше допустимого: можно не больше 500 байт." in response.get_data(as_text=True)
 
 
+def test_a_large_upload_from_a_stranger_or_a_viewer_is_refused_before_anything(app, client, merchant):
+    app.config.update(MAX_CONTENT_LENGTH=1000)
+    big = {"file": (io.BytesIO(b"x" * 5000), "kl_to_1c.txt")}
+    stranger = client.post("/statements", data=dict(big), content_type="multipart/form-data")
+    assert stranger.status_code == 302 and stranger.headers["Location"].startswith("/login")
+    team_member(app, merchant, "9165550202", "viewer")
+    AuthActions(client).login("9165550202", "member password")
+    viewer = client.post("/statements", data={"file": (io.BytesIO(b"x" * 5000), "kl_to_1c.txt")},
+                         content_type="multipart/form-data")
+    assert viewer.status_code == 403 and "Загружать выписки могут владелец и бухгалтер." in viewer.get_data(as_text=True)
+
+
 def test_a_viewer_is_refused_and_sees_no_tab(app, merchant):
     team_member(app, merchant, "9165550202", "viewer")
     client = app.test_client()

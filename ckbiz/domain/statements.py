@@ -65,22 +65,18 @@ def import_statement(merchant, raw, file_name="", actor="", user=None):
             # known (SQLite's IMMEDIATE transactions already write one at a time).
             Merchant.select(Merchant.id).where(Merchant.id == merchant.id).for_update().execute()
         fresh, known = _fresh(merchant, parsed.documents)
-        result = Imported(known=known)
         if not fresh:
-            return result
-        account = next((a for a in parsed.accounts if a in accounts), parsed.accounts[0] if parsed.accounts else "")
-        statement = Statement.create(merchant=merchant, uploaded_by=user, actor=actor, file_name=file_name[:255],
-                                     account=account[:20], date_from=parsed.date_from, date_to=parsed.date_to,
-                                     opening_kop=parsed.opening_kop, closing_kop=parsed.closing_kop)
+            return Imported(known=known)
         rows = _decide_all(merchant, fresh, accounts, actor)
+        counts = {outcome: sum(row["outcome"] == outcome for row in rows) for outcome in OUTCOMES}
+        account = next((a for a in parsed.accounts if a in accounts), parsed.accounts[0] if parsed.accounts else "")
+        statement = Statement.create(
+            merchant=merchant, uploaded_by=user, actor=actor, file_name=file_name[:255], account=account[:20],
+            date_from=parsed.date_from, date_to=parsed.date_to, opening_kop=parsed.opening_kop,
+            closing_kop=parsed.closing_kop, known_count=known, **{f"{o}_count": n for o, n in counts.items()})
         for start in range(0, len(rows), CHUNK):
             StatementLine.insert_many([{**row, "statement": statement.id} for row in rows[start:start + CHUNK]]).execute()
-        for outcome in OUTCOMES:
-            setattr(result, outcome, sum(row["outcome"] == outcome for row in rows))
-        Statement.update({getattr(Statement, f"{o}_count"): getattr(result, o) for o in OUTCOMES},
-                         known_count=known).where(Statement.id == statement.id).execute()
-        result.statement = Statement.get_by_id(statement.id)
-    return result
+    return Imported(statement, known=known, **counts)
 
 
 def too_large(limit):

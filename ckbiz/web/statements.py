@@ -10,10 +10,10 @@ from wtforms import IntegerField
 from wtforms.validators import NumberRange, Optional
 
 from .. import htmx
-from ..domain import lifecycle, statements
+from ..domain import lifecycle, roles, statements
 from ..domain.statement_format import StatementError
 from ..models import Statement
-from .access import actor, current_merchant, requires
+from .access import actor, check_permission, current_merchant, requires
 
 bp = Blueprint("statements", __name__)
 # Room for the multipart envelope and the CSRF field around the file itself.
@@ -31,10 +31,16 @@ class MatchForm(FlaskForm):
 
 @bp.url_value_preprocessor
 def allow_statement_size(endpoint, values):
-    """A statement up to STATEMENT_MAX_BYTES passes whatever MAX_CONTENT_LENGTH says. This runs
-    before every before_request hook, and CSRF protection reads the form in one."""
-    if endpoint == "statements.index" and request.method == "POST":
+    """A statement up to STATEMENT_MAX_BYTES passes whatever MAX_CONTENT_LENGTH says, for whoever
+    may upload one. This runs before every before_request hook: CSRF protection reads the form
+    in one, before the permission check."""
+    if endpoint == "statements.index" and request.method == "POST" and may_upload():
         request.max_content_length = int(current_app.config["STATEMENT_MAX_BYTES"]) + FORM_OVERHEAD
+
+
+def may_upload():
+    """True for a logged-in user whose role may use statements."""
+    return current_user.is_authenticated and roles.can(current_user.role, "statements")
 
 
 def get_statement(statement_id):
@@ -65,7 +71,11 @@ def index():
 
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(error):
-    """A file past STATEMENT_MAX_BYTES and the form's envelope: the form again, with the limit."""
+    """A file past STATEMENT_MAX_BYTES and the form's envelope: the form again, with the limit.
+    Raised while CSRF protection reads the form, before the permission check: so it checks first."""
+    refused = check_permission()
+    if refused is not None:
+        return refused
     form = UploadForm(formdata=None)
     form.file.errors = [statements.too_large(int(current_app.config["STATEMENT_MAX_BYTES"]))]
     return _index_page(form, 413)
