@@ -166,3 +166,19 @@ def test_another_merchants_statement_is_not_found(app, logged_in, merchant):
     response = logged_in.post(f"/statements/{mine['statement_id']}/lines/{theirs['line_id']}/match",
                               data={"csrf_token": token, "action": "reject"})
     assert response.status_code == 404
+
+
+def test_the_statement_page_reads_the_same_queries_for_three_lines_or_thirty(app, logged_in, merchant, caplog):
+    """No query per line: peewee logs each query it runs."""
+    for count in (3, 30):
+        make_invoice(app, merchant, amount_kop=count)
+    small = make_statement(app, merchant, [Payment(number=str(i), purpose="счет №1") for i in range(3)])
+    large = make_statement(app, merchant, [Payment(number=str(i), date="28.11.2026", purpose="счет №2")
+                                           for i in range(30)])
+    queries = []
+    for ids in (small, large):
+        caplog.clear()
+        with caplog.at_level("DEBUG", logger="peewee"):
+            assert logged_in.get(f"/statements/{ids['statement_id']}").status_code == 200
+        queries.append(len([r for r in caplog.records if r.name == "peewee"]))
+    assert 0 < queries[0] == queries[1]

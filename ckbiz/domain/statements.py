@@ -273,12 +273,14 @@ def match(merchant, line, number, actor):
 
 
 def lines_by_outcome(statement):
-    """The statement's lines with their invoices' numbers, by outcome, in the file's order."""
-    lines = {outcome: [] for outcome in OUTCOMES}
+    """The statement's paid, suggested and unmatched lines with their invoices, in the file's order
+    (the ignored ones are only counted)."""
+    lines = {outcome: [] for outcome in OUTCOMES if outcome != "ignored"}
     query = (StatementLine.select(StatementLine, Invoice.number.alias("invoice_number"), Invoice.amount_kop.alias(
         "invoice_amount_kop"), Invoice.status.alias("invoice_status"))
         .join(Invoice, JOIN.LEFT_OUTER, on=(StatementLine.invoice == Invoice.id))
-        .where(StatementLine.statement == statement).order_by(StatementLine.line_no).objects())
+        .where(StatementLine.statement == statement, StatementLine.outcome != "ignored")
+        .order_by(StatementLine.line_no).objects())
     for line in query:
         lines[line.outcome].append(line)
     return lines
