@@ -1,7 +1,7 @@
 """Every hot path of ckbiz next to a bare baseline, on the same data, in one run.
 
 python bench/run.py [--invoices N] [--seconds S] [--emails M] [--due D] [--no-postgres] [--short]
-                    [--pdfs P] [--only emails|web|pdf]
+                    [--pdfs P] [--lines L] [--only emails|web|pdf|dashboard|statements]
 
 Builds a database of N invoices over ten merchants (timing `demo`), starts ckbiz and the
 bare app (bench/bare_app.py) under gunicorn with 2 sync workers and loads the history,
@@ -12,6 +12,8 @@ Prints a Markdown table. Loopback only; every request must succeed or the run fa
 `--only emails` runs the two e-mail rows alone (no invoice database, pages or PostgreSQL);
 `--only pdf` the «Счет на оплату» rows: P different invoices with 1 and with 15 positions.
 `--only dashboard` times «Сводка» over 30 days, a quarter and a year (goal: p50 under 200 ms).
+`--only statements` imports an L-payment bank statement (10,000) against one merchant's
+invoices (--due D of them, 100,000), then again.
 """
 import argparse
 import os
@@ -27,6 +29,7 @@ import redis
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "..", "tests"), os.path.join(HERE, "..")]
 import jobs  # noqa: E402  (sets the queue before ckbiz is imported)
+import statements  # noqa: E402
 from live import environment, flask  # noqa: E402
 from web import PASSWORD, free_port, gunicorn, login, memory, post_script, wrk  # noqa: E402
 
@@ -147,6 +150,7 @@ def sqlite_dashboard_rows(args):
 def sqlite_rows(args):
     """The rows on SQLite: `demo`, the pages, the expiry job and the e-mail."""
     rows = sqlite_web_rows(args) + sqlite_dashboard_rows(args)
+    rows += statement_rows(args)
     ours, raw = jobs.expiry(os.path.join(args.data, f"expiry-{args.due}"), args.due)
     rows.append((f"expiry job, {args.due:,} overdue invoices", f"{ours:.2f} s", f"{raw:.2f} s (raw UPDATE)",
                  f"{ours / raw:.1f}×", "≤ 2×", ours <= 2 * raw))
@@ -177,6 +181,15 @@ def pdf_rows(args):
                      f"wall {statistics.fmean(wall):.1f} ms (p50 {statistics.median(wall):.1f}); "
                      f"the first, which makes the fonts' copy, {first:.0f} ms", "", "< 100 ms", mean < 100))
     return rows
+def statement_rows(args):
+    """A statement of --lines payments against one merchant with --due invoices (goal: under 5 s)."""
+    (first, again), size, result = statements.statement_import(os.path.join(args.data, f"expiry-{args.due}"),
+                                                               args.due, args.lines)
+    print(f"statement of {size:,} bytes: paid {result.paid}, suggested {result.suggested}, "
+          f"unmatched {result.unmatched}, ignored {result.ignored}")
+    return [(f"bank statement, {args.lines:,} payments, {args.due:,} invoices", f"{first:.2f} s", "", "", "< 5 s",
+             first < 5),
+            ("the same statement again (every payment known)", f"{again:.2f} s", "", "", "< 5 s", again < 5)]
 
 
 def postgres_rows(args):
@@ -208,10 +221,11 @@ def main():
     parser.add_argument("--short", action="store_true",
                         help="what CI runs so the benchmark cannot rot: 20,000 invoices, 2 s a page, "
                              "500 e-mails, 5,000 overdue invoices, 20 PDFs")
-    parser.add_argument("--only", choices=["emails", "web", "pdf", "dashboard"],
+    parser.add_argument("--lines", type=int, default=10_000)
+    parser.add_argument("--only", choices=["emails", "web", "pdf", "dashboard", "statements"],
                         help="one part alone: emails = the worker's e-mail rows (--emails M messages each), "
                              "web = the pages on SQLite, pdf = the «Счет на оплату» rows (--pdfs P invoices), "
-                             "dashboard = «Сводка» on SQLite")
+                             "dashboard = «Сводка» on SQLite, statements = a bank statement import")
     parser.add_argument("--data", default=os.path.join(HERE, ".data"))
     args = parser.parse_args()
     if args.short:
@@ -225,6 +239,9 @@ def main():
     elif args.only == "dashboard":
         rows = sqlite_dashboard_rows(args)
         print(f"\n{args.invoices:,} invoices over 10 merchants, SQLite; wrk -d{args.seconds}s; {os.cpu_count()} CPUs\n")
+    elif args.only == "statements":
+        rows = statement_rows(args)
+        print(f"\n{args.lines:,} payments against {args.due:,} invoices of one merchant, SQLite; {os.cpu_count()} CPUs\n")
     elif args.only == "web":
         rows = sqlite_web_rows(args)
         print(f"\n{args.invoices:,} invoices over 10 merchants, SQLite; wrk -d{args.seconds}s; {os.cpu_count()} CPUs\n")

@@ -7,8 +7,9 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import database, demo, tasks, worker
-from .domain import accounts, catalog, roles
+from .domain import accounts, catalog, roles, statements
 from .domain.clock import naive_utc
+from .domain.statement_format import StatementError
 from .domain.contacts import PhoneError, normalise_phone
 from .extensions import db, huey
 from .models import Merchant, User
@@ -17,7 +18,8 @@ from .models import Merchant, User
 def init_app(app):
     """Register every command on the app."""
     for command in (init_db, create_merchant, merchants, disable_merchant, enable_merchant,
-                    reset_password, add_service, demo_command, worker_command, jobs, deliveries_group):
+                    reset_password, add_service, demo_command, worker_command, jobs, deliveries_group,
+                    statements_group):
         app.cli.add_command(command)
 
 
@@ -225,3 +227,23 @@ def deliveries_retry():
     with db.connection_context():
         count = tasks.retry_failed()
     click.echo(f"{count} failed deliveries queued again")
+
+
+@click.group("statements", cls=AppGroup)
+def statements_group():
+    """Bank statements (1C «Клиент-банк»)."""
+
+
+@statements_group.command("import")
+@click.option("--merchant", "phone", required=True, help="the phone of one of the merchant's users")
+@click.argument("file", type=click.File("rb"))
+def statements_import(phone, file):
+    """Import a statement file, as the «Выписки» page does; events name «оператор»."""
+    with db.connection_context():
+        user = _user(phone)
+        try:
+            raw = file.read(int(current_app.config["STATEMENT_MAX_BYTES"]) + 1)
+            result = statements.import_statement(user.merchant, raw, os.path.basename(file.name), "оператор")
+        except StatementError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"оплачено: {result.paid}, предложено: {result.suggested}, не найдено: {result.unmatched}")

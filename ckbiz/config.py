@@ -12,7 +12,7 @@ STRING_KEYS = (
     "BASE_URL", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER",
     "SMS_BACKEND", "SMS_API_KEY", "SMS_LOGIN", "SMS_PASSWORD", "SMS_SENDER", "SMS_API_URL",
     "PAYMENT_GATEWAY", "DEFAULT_TIMEZONE", "REGISTRATION", "MERCHANT_SERVICES",
-    "OPERATOR_NAME", "SUPPORT_EMAIL", "SUPPORT_PHONE",
+    "OPERATOR_NAME", "SUPPORT_EMAIL", "SUPPORT_PHONE", "OPERATOR_INN",
 )
 GENERATED_SECRETS = ("SECRET_KEY", "PAYMENT_SECRET")
 
@@ -57,6 +57,8 @@ def defaults(instance_path):
         "OPERATOR_NAME": "ООО «Демо-оператор»",
         "SUPPORT_EMAIL": "support@ckbiz.example",
         "SUPPORT_PHONE": "+7 (000) 000-00-00",
+        "OPERATOR_INN": "",  # its settlement transfers in a bank statement pay no single invoice
+        "STATEMENT_MAX_BYTES": 5_000_000,  # the largest statement file; its upload passes MAX_CONTENT_LENGTH
         "LOGIN_ATTEMPTS_PER_HOUR": 10,  # failed logins per phone
         "LOGIN_ATTEMPTS_PER_ADDRESS_PER_HOUR": 100,
         "RECOVERY_PER_PHONE_PER_HOUR": 3,

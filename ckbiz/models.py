@@ -4,7 +4,7 @@ import secrets
 
 from flask_login import UserMixin
 from peewee import (
-    BigIntegerField, BooleanField, CharField, DateTimeField, ForeignKeyField,
+    BigIntegerField, BooleanField, CharField, DateField, DateTimeField, ForeignKeyField,
     IntegerField, AutoField, Model, TextField,
 )
 
@@ -150,12 +150,13 @@ class Invoice(BaseModel):
     """An invoice, and the state machine of DESIGN.md's statuses table (domain.lifecycle moves it):
 
         issued ──card payment──▶ paid (card) ──settlement──▶ transferred
-          │  ╰──«Оплачен другим способом»──▶ paid (other)
+          │  ├──«Оплачен другим способом»──▶ paid (other)
+          │  ╰──a bank statement line with its number and amount──▶ paid (transfer)
           ├──«Отменить»──▶ cancelled
           ╰──expires_at passed──▶ expired ──card payment begun before expiry, or
-                                            «Оплачен другим способом»──▶ paid
+                                            «Оплачен другим способом», or a statement──▶ paid
 
-    Nothing leaves paid (other), transferred or cancelled; a card payment that arrives
+    Nothing leaves paid (other), paid (transfer), transferred or cancelled; a card payment that arrives
     for an invoice it can no longer pay is recorded as needing a refund, and the invoice
     keeps its status. `number` is the merchant's own (shown everywhere); `id` is for
     references between tables only and never leaves the database.
@@ -185,7 +186,7 @@ class Invoice(BaseModel):
     expires_at = DateTimeField()
     status = CharField(max_length=16, default="issued")
     paid_at = DateTimeField(null=True)
-    paid_by = CharField(max_length=8, null=True)  # "card" | "other"
+    paid_by = CharField(max_length=8, null=True)  # "card" | "other" | "transfer" (a bank statement)
     status_changed_at = DateTimeField(default=utcnow)
     viewed_at = DateTimeField(null=True)
     repeat_of = ForeignKeyField("self", null=True, backref="repeats", on_delete="SET NULL")
@@ -329,6 +330,69 @@ class RateCounter(BaseModel):
         indexes = ((("key", "window_start"), True),)
 
 
+class Statement(BaseModel):
+    """One uploaded bank statement (1C «Клиент-банк»): what it covered and what came of its lines."""
+
+    merchant = ForeignKeyField(Merchant, backref="statements", on_delete="CASCADE")
+    uploaded_by = ForeignKeyField(User, null=True, backref="statements", on_delete="SET NULL")  # none: the CLI
+    actor = CharField(default="")  # how events name who imported it
+    file_name = CharField(default="")
+    account = CharField(max_length=20, default="")
+    date_from = DateField(null=True)
+    date_to = DateField(null=True)
+    opening_kop = BigIntegerField(null=True)
+    closing_kop = BigIntegerField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    paid_count = IntegerField(default=0)
+    suggested_count = IntegerField(default=0)
+    unmatched_count = IntegerField(default=0)
+    ignored_count = IntegerField(default=0)
+    known_count = IntegerField(default=0)  # lines an earlier statement already brought
+
+    class Meta:
+        indexes = ((("merchant", "created_at"), False),)
+
+    @classmethod
+    def of(cls, merchant):
+        """The merchant's statements; every query for them starts here."""
+        return cls.select().where(cls.merchant == merchant)
+
+
+class StatementLine(BaseModel):
+    """One payment of a statement and what became of it (domain.statements):
+
+        paid (its invoice paid by transfer)    suggested ──confirm──▶ paid
+                                                   ╰──reject──▶ unmatched ──«Сопоставить»──▶ paid
+        ignored (outgoing, the bank's own, the operator's settlements)
+
+    A payment is known by (merchant, date, number, amount, payer account): importing it
+    again, in the same statement or an overlapping one, finds it and changes nothing.
+    """
+
+    statement = ForeignKeyField(Statement, backref="lines", on_delete="CASCADE")
+    merchant = ForeignKeyField(Merchant, on_delete="CASCADE")
+    line_no = IntegerField()  # where the document starts in the file
+    date = DateField()
+    number = CharField(max_length=32)
+    amount_kop = BigIntegerField()
+    payer_name = CharField(default="")
+    payer_inn = CharField(max_length=12, default="")
+    payer_account = CharField(max_length=20, default="")
+    purpose = TextField(default="")
+    found_number = BigIntegerField(null=True)  # the invoice number read from the purpose
+    outcome = CharField(max_length=10)  # paid | suggested | unmatched | ignored
+    reason = CharField(default="")
+    invoice = ForeignKeyField(Invoice, null=True, backref="statement_lines", on_delete="SET NULL")
+    decided_at = DateTimeField(null=True)
+    decided_by = CharField(default="")
+
+    class Meta:
+        indexes = (
+            (("merchant", "date", "number", "amount_kop", "payer_account"), True),
+            (("statement", "outcome", "line_no"), False),
+        )
+
+
 class PhoneCode(BaseModel):
     phone = CharField(max_length=10, unique=True)
     code_hash = CharField()
@@ -338,5 +402,5 @@ class PhoneCode(BaseModel):
 
 MODELS = (
     Merchant, User, UserSession, Organisation, Service, Invoice, InvoiceEvent, Delivery, ReminderStep,
-    AutoReminder, Payment, PaymentNotification, Captcha, RateCounter, PhoneCode,
+    AutoReminder, Payment, PaymentNotification, Captcha, RateCounter, Statement, StatementLine, PhoneCode,
 )

@@ -2,6 +2,7 @@
 import os
 import re
 import shutil
+import sqlite3
 import sys
 import tempfile
 
@@ -9,6 +10,7 @@ from playwright.sync_api import expect, sync_playwright
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 from live import ROOT, environment, flask, wait_for, web, worker  # noqa: E402
+from statement_files import Payment, statement_file  # noqa: E402
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -61,6 +63,7 @@ def main(out=os.path.join(ROOT, "docs", "screenshots")):
         settings(page, base, out)
         team(browser, page, base, out, tmp)
         positions(page, base, out)
+        statements(page, base, out, tmp)
         payer(browser, base, out, tmp)
         dashboard(browser, page, base, out, env)
         browser.close()
@@ -179,6 +182,30 @@ def positions(page, base, out):
     page.click("button.primary:has-text('Выставить')")
     page.wait_for_url(re.compile(r"/invoices/\d+$"))
     page.screenshot(path=f"{out}/issued-positions.png", full_page=True)
+
+
+def statements(page, base, out, tmp):
+    """Issue 17: a bank statement uploaded: paid by number and amount, a suggestion, the rest."""
+    with sqlite3.connect(f"{tmp}/ckbiz.db") as conn:
+        issued = conn.execute("SELECT number, amount_kop FROM invoice WHERE status = 'issued' AND amount_kop IN "
+                              "(SELECT amount_kop FROM invoice WHERE status = 'issued' GROUP BY amount_kop "
+                              "HAVING COUNT(*) = 1) ORDER BY number LIMIT 3").fetchall()
+    conn.close()
+    (first, first_kop), (second, second_kop), (third, third_kop) = issued
+    path = f"{tmp}/kl_to_1c.txt"
+    with open(path, "wb") as fh:
+        fh.write(statement_file([
+            Payment(number="311", amount=f"{first_kop / 100:.2f}", purpose=f"Оплата по счету № {first}, ЛИЦ. СЧЕТ 34234234"),
+            Payment(number="312", amount=f"{third_kop / 100:.2f}", purpose=f"оплата сч. {third} НДС не облагается",
+                    payer="ИП Сидоров С.С.", payer_inn="772012345678"),
+            Payment(number="47", amount=f"{second_kop / 100:.2f}", purpose="за услуги по договору", payer="Петров П.П."),
+            Payment(number="48", amount="1250.00", purpose="Оплата за ноябрь", payer="ООО \"Вектор\""),
+        ], balances=True))
+    page.goto(base + "/statements")
+    page.get_by_label("Файл выписки").set_input_files(path)
+    page.click("button:has-text('Загрузить выписку')")
+    page.wait_for_url(re.compile(r"/statements/\d+$"))
+    page.screenshot(path=f"{out}/statement.png", full_page=True)
 
 
 def payer(browser, base, out, tmp):

@@ -3,9 +3,10 @@ from datetime import timedelta
 
 from ckbiz import demo, tasks
 from ckbiz.database import utcnow
-from ckbiz.domain import invoicing, team
+from ckbiz.domain import invoicing, statements, team
 from ckbiz.extensions import db
-from ckbiz.models import Invoice, Merchant, Service, User
+from ckbiz.models import Invoice, Merchant, Service, StatementLine, User
+from statement_files import Payment, statement_file
 
 
 def make_invoice(app, merchant, key="34234234", amount_kop=20000, phone="9026376577",
@@ -57,3 +58,12 @@ def user_with_phone(phone):
 def invoice_numbered(merchant, number):
     """The merchant's invoice with this number (in an app context with a connection)."""
     return Invoice.of(merchant).where(Invoice.number == number).get()
+
+
+def make_statement(app, merchant, payments=(Payment(purpose="за услуги", amount="1.23"),)):
+    """An imported statement of the merchant: the URL arguments of it and of its first line."""
+    with app.test_request_context(), db.connection_context():
+        statement = statements.import_statement(Merchant.get_by_id(merchant.id), statement_file(list(payments)),
+                                                "kl_to_1c.txt", "оператор").statement
+        line = StatementLine.select().where(StatementLine.statement == statement.id).order_by(StatementLine.id).first()
+        return {"statement_id": statement.id, "line_id": line.id}

@@ -15,6 +15,9 @@ STATUS_LABELS = {
     "issued": _l("выставлен"), "paid": _l("оплачен"), "transferred": _l("проведен"),
     "expired": _l("истек"), "cancelled": _l("отменен"),
 }
+# How a paid invoice was paid, when not by card: «Оплачен (другим способом)», «Оплачен (переводом)».
+PAID_BY_LABELS = {"other": _l("другим способом"), "transfer": _l("переводом")}
+TRANSFER_PAYS = ("issued", "expired")  # the statuses a bank transfer moves to paid
 REFUSALS = {
     "cancel": _l("Отменить можно только выставленный счет: этот счет %(status)s."),
     "mark_paid": _l("Отметить оплаченным можно выставленный или истекший счет: этот счет %(status)s."),
@@ -62,8 +65,44 @@ def cancel(invoice, actor):
 
 def mark_paid_other_way(invoice, actor):
     """«Оплачен другим способом»: issued or expired → paid (never becomes «Проведен»)."""
-    _move(invoice, ("issued", "expired"), "mark_paid", "paid", actor, note=_("другим способом"),
+    _move(invoice, ("issued", "expired"), "mark_paid", "paid", actor, note=str(PAID_BY_LABELS["other"]),
           status="paid", paid_by="other", paid_at=utcnow())
+
+
+def mark_paid_by_transfer(invoice, actor, order):
+    """A payment order the merchant confirmed pays it: issued or expired → paid by transfer.
+
+    `order` names the payment order in the event (№, date, payer and ИНН).
+    """
+    _move(invoice, TRANSFER_PAYS, "mark_paid", "paid", actor, note=_transfer_note(order),
+          status="paid", paid_by="transfer", paid_at=utcnow())
+
+
+def pay_by_transfers(orders, actor, chunk=500):
+    """A bank statement pays many invoices at once: {invoice id: its payment order}; returns the
+    ids it moved (the others were no longer issued or expired: paid or cancelled meanwhile).
+
+    Set-based like the expiry job, and conditional like every move: two imports at once, or a
+    statement and a merchant's click, never pay an invoice twice.
+    """
+    now, moved = utcnow(), []
+    ids = sorted(orders)
+    for start in range(0, len(ids), chunk):
+        query = (Invoice.update(status="paid", paid_by="transfer", paid_at=now, status_changed_at=now,
+                                status_changed_by=actor)
+                 .where(Invoice.id.in_(ids[start:start + chunk]), Invoice.status.in_(TRANSFER_PAYS))
+                 .returning(Invoice.id))
+        moved += [row.id for row in query.execute()]
+    events = [{"invoice": i, "kind": "paid", "at": now, "note": _transfer_note(orders[i]), "actor": actor}
+              for i in moved]
+    for start in range(0, len(events), chunk):
+        InvoiceEvent.insert_many(events[start:start + chunk]).execute()
+    return set(moved)
+
+
+def _transfer_note(order):
+    """The «paid» event's note of a transfer: «переводом: платежное поручение № 77 от …»."""
+    return f"{PAID_BY_LABELS['transfer']}: {order}"
 
 
 def _still_payable(invoice, action):

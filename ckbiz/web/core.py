@@ -11,7 +11,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..domain import roles
-from ..domain.lifecycle import STATUS_LABELS
+from ..domain.lifecycle import PAID_BY_LABELS, STATUS_LABELS
 from ..extensions import db, huey
 from ..htmx import is_htmx
 from .access import current_merchant, permission_of
@@ -23,6 +23,7 @@ TABS = (
     ("issue.new", _l("Выставить счет"), ("issue",)),
     ("history.index", _l("История счетов"), ("history", "invoice")),
     ("dashboard.index", _l("Сводка"), ("dashboard",)),
+    ("statements.index", _l("Выписки"), ("statements",)),
     ("settings.index", _l("Настройки"), ("settings", "team")),
 )
 STATUS_ICONS = {"issued": "✉", "paid": "✔", "transferred": "✔✔", "expired": "⌛", "cancelled": "✖"}
@@ -40,8 +41,8 @@ def cabinet_words():
         "may": permissions_of_the_user(),
         "texts": {"remind": _("Напомнить"), "mark_paid": _("Оплачен другим способом"), "cancel": _("Отменить"),
                   "confirm_paid": _("Отметить счет № %s оплаченным другим способом?"),
-                  "confirm_cancel": _("Отменить счет № %s?"), "invoice": _("Инвойс"),
-                  "other_way": _("другим способом")},
+                  "confirm_cancel": _("Отменить счет № %s?"), "invoice": _("Инвойс")},
+        "paid_by_labels": {how: str(label) for how, label in PAID_BY_LABELS.items()},
     }
 
 

@@ -5,7 +5,7 @@ from ckbiz.domain import reminders
 from ckbiz.extensions import db
 from ckbiz.models import MODELS, Delivery, Invoice, InvoiceEvent, Merchant, Organisation, Service, UserSession
 from conftest import AuthActions, csrf_token
-from factories import other_merchant
+from factories import make_statement, other_merchant, user_with_phone
 
 # Counters and captchas change on every login or page view by design; everything else must not.
 VOLATILE = ("Captcha", "RateCounter")
@@ -18,13 +18,17 @@ ORGANISATION = {"inn": "7707083893", "kpp": "773601001", "account": "40702810500
                 "minimum": "0", "maximum": ""}
 
 
-def route_values(merchant, invoice, user):
-    """A value for every argument of the URL map, naming the merchant's own objects (in an app
-    context): the invoice, its payer token, a service, a reminder step, the user and their session."""
-    return {"number": invoice.number, "token": invoice.token, "service_id": Service.of(merchant).first().id,
-            "gateway": "demo", "payment": "demo_x", "filename": "ckbiz.css", "user_id": user.id,
-            "session_id": UserSession.get(UserSession.user == user.id).id,
-            "step_id": reminders.add_step(merchant, "after_issue", 24, "email").id}
+def route_values(app, merchant, invoice, phone):
+    """A value for every argument of the URL map, naming the merchant's own objects: the invoice,
+    its payer token, a service, a reminder step, a statement and its line, the user with this
+    phone and their session."""
+    statement = make_statement(app, merchant)
+    with app.app_context(), db.connection_context():
+        user = user_with_phone(phone)
+        return {"number": invoice.number, "token": invoice.token, "service_id": Service.of(merchant).first().id,
+                "gateway": "demo", "payment": "demo_x", "filename": "ckbiz.css", "user_id": user.id,
+                "session_id": UserSession.get(UserSession.user == user.id).id,
+                "step_id": reminders.add_step(merchant, "after_issue", 24, "email").id, **statement}
 
 
 def table_counts(app):

@@ -11,7 +11,7 @@ from ckbiz.extensions import db
 from ckbiz.models import Delivery, Invoice, Merchant, Service
 from ckbiz.web.history import CSV_COLUMNS
 from conftest import PHONE, csrf_token
-from factories import make_invoice, user_with_phone
+from factories import make_invoice
 from security_helpers import ORGANISATION, intruder, issue_data, route_values, table_counts  # noqa: F401 (a fixture)
 
 HTML_PAYLOADS = [
@@ -237,8 +237,7 @@ def test_what_a_payer_types_on_the_card_form_comes_back_escaped(app, client, mer
 def test_a_nul_character_in_any_query_or_form_is_refused_by_every_route(app, cabinet, merchant):
     """PostgreSQL cannot hold NUL in a string: it was a 500 there for a search or a comment."""
     invoice = make_invoice(app, merchant)
-    with app.app_context(), db.connection_context():
-        values = route_values(merchant, invoice, user_with_phone(PHONE))
+    values = route_values(app, merchant, invoice, PHONE)
     token = csrf_token(cabinet, "/invoices")
     counts = table_counts(app)
     nul = "x\x00y"

@@ -27,6 +27,7 @@ EXPECTED = {
     "team.index": OWNER, "team.role": OWNER, "team.remove": OWNER,
     "team.sessions_list": ALL, "team.end_session": ALL, "team.end_others": ALL,
     "auth.password": ALL,
+    "statements.index": WORKERS, "statements.show": WORKERS, "statements.match": WORKERS,
 }
 # Open to strangers: logging in and its neighbours, the payer's side, the gateways' callbacks.
 PUBLIC = {"static", "core.index", "core.healthz", "auth.login", "auth.logout", "auth.register", "auth.captcha_image",
@@ -50,8 +51,7 @@ def cabinet(app, merchant):
     invoice = make_invoice(app, merchant)
     colleague = team_member(app, merchant, "9165550202", "viewer", name="Петров Пётр")
     assert AuthActions(app.test_client()).login("9165550202", "member password").status_code == 303
-    with app.app_context(), db.connection_context():
-        return route_values(merchant, invoice, colleague)
+    return route_values(app, merchant, invoice, colleague.phone)
 
 
 def path_for(rule, values):

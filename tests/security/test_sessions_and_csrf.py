@@ -7,7 +7,7 @@ from ckbiz import create_app
 from ckbiz.extensions import db
 from ckbiz.models import MODELS
 from conftest import PHONE, csrf_token
-from factories import make_invoice, user_with_phone
+from factories import make_invoice
 from security_helpers import route_values
 
 # Routes that change nothing and answer a bare GET (the rest need ids or are POST-only).
@@ -32,9 +32,7 @@ def world(app, client, auth, merchant):
     """The logged-in owner's invoice, and a value for every argument of the URL map."""
     auth.login()
     invoice = make_invoice(app, merchant)
-    with app.app_context(), db.connection_context():
-        values = route_values(merchant, invoice, user_with_phone(PHONE))
-    return invoice, values
+    return invoice, route_values(app, merchant, invoice, PHONE)
 
 
 def test_every_post_without_a_token_is_refused_and_changes_nothing(app, client, world):

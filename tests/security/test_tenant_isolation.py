@@ -39,7 +39,7 @@ def victim(app, merchant):
     with app.app_context(), db.connection_context():
         accountant = User.create(merchant=merchant.id, phone="9165550101", name="Бухгалтер", role="accountant",
                                  password_hash="x")
-        values = route_values(merchant, invoice, user_with_phone(PHONE))
+    values = route_values(app, merchant, invoice, PHONE)
     assert invoice.number == 2
     # The accountant is a user of the victim's with no session: the walk's user_id names them.
     return {**values, "id": invoice.id, "user_id": accountant.id}
@@ -62,7 +62,8 @@ def test_the_walk_covers_every_route_that_takes_an_id(app):
     assert endpoints == {
         "invoice.show", "invoice.deliveries_table", "invoice_document.pdf", "invoice.remind", "invoice.mark_paid",
         "invoice.cancel", "invoice.send", "invoice.repeat", "invoice.auto_remind", "settings.rename",
-        "settings.edit_service", "reminders.remove", "team.role", "team.remove", "team.end_session"}
+        "settings.edit_service", "reminders.remove", "team.role", "team.remove", "team.end_session",
+        "statements.show", "statements.match"}
 
 
 def test_each_merchant_numbers_its_own_invoices_and_sees_only_its_own_number_one(app, merchant, victim, intruder):
