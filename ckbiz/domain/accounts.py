@@ -26,6 +26,13 @@ class AccountError(ValueError):
     """A request about an account that cannot be done; the message says why."""
 
 
+def lock(merchant):
+    """Hold the merchant's row until the transaction ends, so two changes of one merchant's
+    counted or shared state (its team, its reminder steps, a statement import) take turns: a
+    write takes PostgreSQL's row lock, and on SQLite it starts the one writer's turn."""
+    Merchant.update(last_invoice_number=Merchant.last_invoice_number).where(Merchant.id == merchant.id).execute()
+
+
 def hash_password(password):
     """A scrypt hash (Werkzeug's default KDF)."""
     return generate_password_hash(password)

@@ -15,6 +15,7 @@ from ..database import utcnow
 from ..extensions import db
 from ..models import AutoReminder, Invoice, InvoiceEvent, Merchant, ReminderStep
 from . import outbox
+from .accounts import lock
 from .clock import local, zone
 
 KINDS = {"before_expiry": _l("за N часов до окончания срока"), "after_issue": _l("через N часов после выставления")}
@@ -41,8 +42,7 @@ def add_step(merchant, kind, hours, channels):
     if not isinstance(hours, int) or not 1 <= hours <= maximum:
         raise StepError(_l("От 1 до %(max)d часов", max=maximum))
     with db.atomic():
-        # Counted under the merchant row's lock, so two owners adding at once stay within three.
-        Merchant.update(last_invoice_number=Merchant.last_invoice_number).where(Merchant.id == merchant.id).execute()
+        lock(merchant)  # two owners adding at once stay within three
         if ReminderStep.select().where(ReminderStep.merchant == merchant).count() >= MAX_STEPS:
             raise StepError(_l("Не больше трех напоминаний"))
         step = ReminderStep.create(merchant=merchant, kind=kind, hours=hours, channels=channels)

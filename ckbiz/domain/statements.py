@@ -23,10 +23,11 @@ from flask import current_app
 from flask_babel import gettext as _
 from peewee import JOIN, fn
 
-from ..database import is_sqlite, utcnow
+from ..database import utcnow
 from ..extensions import db
-from ..models import Invoice, Merchant, Organisation, Statement, StatementLine
+from ..models import Invoice, Organisation, Statement, StatementLine
 from . import lifecycle
+from .accounts import lock
 from .statement_format import StatementError, invoice_numbers, parse
 
 OUTCOMES = ("paid", "suggested", "unmatched", "ignored")
@@ -60,10 +61,8 @@ def import_statement(merchant, raw, file_name="", actor="", user=None):
     accounts = {account for account, in Organisation.select(Organisation.account)
                 .where(Organisation.merchant == merchant).tuples()}
     with db.atomic():
-        if not is_sqlite(db):
-            # Imports of one merchant take turns, so the second one sees the first one's lines as
-            # known (SQLite's IMMEDIATE transactions already write one at a time).
-            Merchant.select(Merchant.id).where(Merchant.id == merchant.id).for_update().execute()
+        # Imports of one merchant take turns, so the second one sees the first one's lines as known.
+        lock(merchant)
         fresh, known = _fresh(merchant, parsed.documents)
         if not fresh:
             return Imported(known=known)

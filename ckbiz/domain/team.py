@@ -10,7 +10,7 @@ from ..database import utcnow
 from ..extensions import db
 from ..models import Merchant, User
 from . import outbox
-from .accounts import AccountError, hash_password
+from .accounts import AccountError, hash_password, lock
 from .roles import OWNER, ROLES
 
 INVITE_LIFETIME = timedelta(hours=72)
@@ -19,12 +19,6 @@ INVITE_LIFETIME = timedelta(hours=72)
 def _digest(token):
     """What the users table keeps of an invitation token (256 random bits: a plain hash will do)."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _lock(merchant):
-    """Hold the merchant's row until the transaction ends, so two owners changing the team at
-    once see each other's change (a write takes PostgreSQL's row lock; SQLite's writes queue anyway)."""
-    Merchant.update(last_invoice_number=Merchant.last_invoice_number).where(Merchant.id == merchant.id).execute()
 
 
 def invite(merchant, phone, name, role):
@@ -84,7 +78,7 @@ def change_role(merchant, user_id, role):
     if role not in ROLES:
         raise AccountError(_("Выберите роль из списка"))
     with db.atomic():
-        _lock(merchant)
+        lock(merchant)
         User.update(role=role).where(User.id == user_id, User.merchant == merchant.id).execute()
         if _owners_left(merchant) == 0:
             raise AccountError(_("В кабинете должен остаться хотя бы один владелец."))
@@ -93,7 +87,7 @@ def change_role(merchant, user_id, role):
 def remove(merchant, user_id):
     """Remove one of the merchant's users; their sessions end with them. Not the last owner."""
     with db.atomic():
-        _lock(merchant)
+        lock(merchant)
         User.delete().where(User.id == user_id, User.merchant == merchant.id).execute()
         if _owners_left(merchant) == 0:
             raise AccountError(_("В кабинете должен остаться хотя бы один владелец."))
