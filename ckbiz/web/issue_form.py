@@ -1,6 +1,7 @@
 """The «Выставить счет» form (§4.3–4.6): fixed fields, the chosen service's requisites, and the
 optional positions and payer organisation."""
 import re
+from functools import cached_property
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -46,8 +47,9 @@ class IssueForm(FlaskForm):
     requisites = None
     payer_org = None
 
-    def __init__(self, services, *args, **kwargs):
+    def __init__(self, merchant, services, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.merchant = merchant
         self.services = {s.id: s for s in services}
         self.service.choices = [(s.id, service_label(s)) for s in services]
         self.requisite_values, self.requisite_errors = {}, {}
@@ -55,6 +57,12 @@ class IssueForm(FlaskForm):
         self.positions = []
         if not self.service.raw_data and services:
             self.service.data = services[0].id
+
+    @cached_property
+    def reminder_steps(self):
+        """The merchant's automatic reminders: read only when the whole form is drawn, not for
+        each live «Позиции» keystroke."""
+        return reminders.steps_of(self.merchant)
 
     @property
     def chosen(self):
@@ -177,11 +185,10 @@ def service_label(service):
 def build(merchant, formdata=None):
     """The form for this merchant, bound to formdata (POST body or query string) when given."""
     services = catalog.services_of(merchant)
-    form = IssueForm(services, formdata=formdata)
+    form = IssueForm(merchant, services, formdata=formdata)
     if not form.is_submitted() and not (formdata and formdata.get("validity_hours")):
         form.validity_hours.data = (merchant.default_validity_hours
                                     or current_app.config["DEFAULT_VALIDITY_HOURS"])
     form.read_requisites(formdata)
     form.read_rows(formdata)
-    form.reminder_steps = reminders.steps_of(merchant)
     return form
