@@ -91,7 +91,7 @@ spec = SpecTree(
     security_schemes=[SecurityScheme(name="key", data=SecuritySchemeData(type="http", scheme="bearer"))],
     security={"key": []},
     description="Счета из вашего магазина, 1С или CRM. Ключ создается в «Настройки» → «API» "
-                "и передается в заголовке `Authorization: Bearer <ключ>`.")
+                "и передается в заголовке Authorization: Bearer <ключ>.")
 
 
 def answers(ok_status, ok_model, *refusals):

@@ -39,7 +39,7 @@ class Position(Closed):
 
 
 class InvoiceIn(Closed):
-    """Выставить счет: сумма (`amount`) или позиции (`positions`), не то и другое."""
+    """Выставить счет: сумма (amount) или позиции (positions), не то и другое."""
 
     service_id: int
     payer: Payer
@@ -55,7 +55,7 @@ class InvoiceQuery(Closed):
     status: Status | None = None
     q: str | None = Field(None, description="номер, телефон, эл. адрес или начало ключевого реквизита",
                           max_length=100)
-    after: int | None = Field(None, ge=1, description="курсор: `next` предыдущей страницы")
+    after: int | None = Field(None, ge=1, description="курсор: next предыдущей страницы")
     limit: int = Field(50, ge=1, le=100)
 
 
@@ -90,7 +90,7 @@ class InvoiceOut(BaseModel):
 
 class InvoiceList(BaseModel):
     data: list[InvoiceOut]
-    next: int | None = Field(description="`after` следующей страницы; null — страниц больше нет")
+    next: int | None = Field(description="after следующей страницы; null — страниц больше нет")
 
 
 class FieldOut(BaseModel):
