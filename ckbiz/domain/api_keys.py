@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask_babel import gettext as _
 
 from ..database import utcnow
-from ..models import ApiKey
+from ..models import ApiKey, Merchant
 
 PREFIX = "ckbiz_"
 SHOWN = 12  # characters of a key the list shows: «ckbiz_AbC123…»
@@ -46,7 +46,8 @@ def authenticate(key):
     """The live key row (with its merchant) for a presented key, or None; notes its use."""
     if not key or len(key) > 200:
         return None
-    row = ApiKey.get_or_none((ApiKey.key_hash == digest(key)) & ApiKey.revoked_at.is_null())
+    row = (ApiKey.select(ApiKey, Merchant).join(Merchant)
+           .where(ApiKey.key_hash == digest(key), ApiKey.revoked_at.is_null()).first())
     if row is None or not row.merchant.active:
         return None
     now = utcnow()

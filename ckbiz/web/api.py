@@ -18,8 +18,9 @@ from ..domain import api_keys, catalog, guards, idempotency, invoicing, lifecycl
 from ..domain.invoice_json import invoice_json
 from ..domain.search import Selection
 from ..extensions import csrf
-from ..models import MAX_ID, Invoice
+from ..models import Invoice
 from . import api_schemas as shapes
+from .security import NUL_REFUSAL
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -120,11 +121,25 @@ def admit():
                       _("Не больше %(n)s запросов в минуту с одним ключом.", n=current_app.config["API_RATE_PER_MINUTE"]),
                       headers={"Retry-After": str(guards.window_left(MINUTE))})
     if request.method == "POST":
-        if request.get_data() and request.get_json(silent=True) is None:
+        body = request.get_json(silent=True)
+        if request.get_data() and body is None:
             raise Problem(400, _("Тело запроса — не JSON"),
                           _("Передайте JSON с заголовком Content-Type: application/json."))
+        if holds_nul(body):  # what the forms' NUL guard (web.security) refuses, in JSON
+            raise Problem(400, str(NUL_REFUSAL))
         return idempotent_replay()
     return None
+
+
+def holds_nul(value):
+    """True when a string anywhere in the JSON holds NUL, which PostgreSQL cannot store."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(holds_nul(v) for v in value)
+    return False
 
 
 def idempotent_replay():
@@ -173,7 +188,7 @@ def give_back(exc):
 
 def get_invoice(number):
     """The key's merchant's invoice with this number; 404 for anyone else's."""
-    invoice = Invoice.of(g.merchant).where(Invoice.number == number).first() if number <= MAX_ID else None
+    invoice = Invoice.of(g.merchant).where(Invoice.number == number).first()
     if invoice is None:
         raise Problem(404, _("Счет не найден"), _("У кабинета нет счета № %(n)s.", n=number))
     return invoice

@@ -3,7 +3,6 @@ optional positions and payer organisation."""
 import re
 
 from flask import current_app
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, StringField, TextAreaField, ValidationError

@@ -179,3 +179,12 @@ def test_an_action_the_status_forbids_is_409_with_the_pages_reason(app, api, mer
 def test_openapi_and_the_reference_need_no_key(client):
     assert client.get("/api/v1/openapi.json").status_code == 200
     assert client.get("/api/docs").status_code == 200
+
+
+def test_nul_anywhere_in_the_body_is_400_and_makes_nothing(app, api, merchant):
+    """PostgreSQL cannot hold NUL in a string: the API refuses it as the forms do."""
+    for change in ({"comment": "x\x00y"}, {"requisites": {"account": "1\x00", "fio": "И"}},
+                   {"payer": {"email": "a\x00@example.com"}}):
+        response = api.post("/api/v1/invoices", json=issue_body(app, merchant, **change))
+        assert response.status_code == 400 and "недопустимый символ" in response.get_json()["title"]
+    assert invoices_of(app, merchant) == []
