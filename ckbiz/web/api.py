@@ -15,7 +15,7 @@ from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 
 from .. import tasks
 from ..domain import api_keys, catalog, guards, idempotency, invoicing, lifecycle
-from ..domain.invoice_json import invoice_json
+from ..domain.invoice_json import COLUMNS, invoice_json
 from ..domain.search import Selection
 from ..extensions import csrf
 from ..models import Invoice
@@ -233,7 +233,7 @@ def list_invoices():
     query = request.context.query
     filters = {"q": query.q, "status": query.status, "after": query.after}
     selection = Selection(MultiDict({k: str(v) for k, v in filters.items() if v is not None}), g.merchant.timezone)
-    page = list(selection.invoices(g.merchant, page=query.limit + 1)
+    page = list(selection.invoices(g.merchant, page=query.limit + 1).select(*COLUMNS)
                 .order_by(Invoice.number.desc()).limit(query.limit + 1))
     more = len(page) > query.limit
     return {"data": [invoice_json(i) for i in page[:query.limit]],
