@@ -9,9 +9,10 @@ import json
 
 from flask import Blueprint, Response, current_app, g, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from spectree import Response as Answers
-from werkzeug.datastructures import MultiDict
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
+from werkzeug.datastructures import MultiDict
 
 from .. import tasks
 from ..domain import api_keys, catalog, guards, idempotency, invoicing, lifecycle
@@ -54,17 +55,17 @@ def refuse_invalid(req, resp, error, instance, adapter):
 
 # The schema's refusals in Russian, by pydantic's error type.
 MESSAGES = {
-    "missing": "Обязательное поле",
-    "extra_forbidden": "Неизвестное поле",
-    "string_type": "Ожидается строка",
-    "int_type": "Ожидается целое число",
-    "int_parsing": "Ожидается целое число",
-    "int_from_float": "Ожидается целое число",
-    "dict_type": "Ожидается объект",
-    "model_type": "Ожидается объект",
-    "list_type": "Ожидается список",
-    "string_too_long": "Слишком длинное значение",
-    "too_long": "Слишком много элементов",
+    "missing": _l("Обязательное поле"),
+    "extra_forbidden": _l("Неизвестное поле"),
+    "string_type": _l("Ожидается строка"),
+    "int_type": _l("Ожидается целое число"),
+    "int_parsing": _l("Ожидается целое число"),
+    "int_from_float": _l("Ожидается целое число"),
+    "dict_type": _l("Ожидается объект"),
+    "model_type": _l("Ожидается объект"),
+    "list_type": _l("Ожидается список"),
+    "string_too_long": _l("Слишком длинное значение"),
+    "too_long": _l("Слишком много элементов"),
 }
 MONEY_FIELDS = ("amount", "price")
 
@@ -80,7 +81,7 @@ def schema_message(item):
         return _("Не меньше %(n)s", n=ctx.get("ge"))
     if kind == "literal_error":
         return _("Одно из значений: %(v)s", v=ctx.get("expected", ""))
-    return _(MESSAGES[kind]) if kind in MESSAGES else item.get("msg", kind)
+    return str(MESSAGES[kind]) if kind in MESSAGES else item.get("msg", kind)
 
 
 spec = SpecTree(
