@@ -15,6 +15,9 @@ from ..extensions import db
 from ..models import IdempotentRequest
 
 KEPT = timedelta(hours=24)
+# A claim still without an answer after this long was left by a process that died mid-request
+# (killed, or the database gone before it could give the key back): the next request takes it over.
+ABANDONED = timedelta(minutes=2)
 MAX_KEY = 255
 
 
@@ -35,8 +38,10 @@ def claim(merchant_id, key, print_):
         row = IdempotentRequest.get_or_none(IdempotentRequest.merchant == merchant_id, IdempotentRequest.key == key)
         if row is None:  # released or expired between the two statements: try once more
             continue
-        if row.created_at < utcnow() - KEPT:
-            IdempotentRequest.delete().where(IdempotentRequest.id == row.id).execute()
+        now = utcnow()
+        if row.created_at < now - KEPT or (row.status is None and row.created_at < now - ABANDONED):
+            IdempotentRequest.delete().where(IdempotentRequest.id == row.id,
+                                             IdempotentRequest.created_at == row.created_at).execute()
             continue
         if row.fingerprint != print_:
             return "mismatch", row

@@ -60,6 +60,19 @@ def test_while_the_first_request_runs_the_same_key_is_409(app, api, merchant):
     assert invoices_of(app, merchant) == []
 
 
+def test_a_claim_left_by_a_process_that_died_is_taken_over(app, api, merchant):
+    body = issue_body(app, merchant)
+    raw = json.dumps(body).encode()
+    with app.app_context(), db.connection_context():
+        idempotency.claim(merchant.id, "order-9", idempotency.fingerprint("POST", "/api/v1/invoices", raw))
+    headers = {**key("order-9"), "Content-Type": "application/json"}
+    assert api.post("/api/v1/invoices", data=raw, headers=headers).status_code == 409
+    with app.app_context(), db.connection_context():
+        IdempotentRequest.update(created_at=utcnow() - timedelta(minutes=3)).execute()
+    assert api.post("/api/v1/invoices", data=raw, headers=headers).status_code == 201
+    assert len(invoices_of(app, merchant)) == 1
+
+
 def test_a_refusal_is_kept_too_and_a_day_later_the_key_is_free(app, api, merchant):
     bad = issue_body(app, merchant, amount="0")
     assert api.post("/api/v1/invoices", json=bad, headers=key("k")).status_code == 422
