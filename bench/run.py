@@ -31,12 +31,19 @@ sys.path[:0] = [os.path.join(HERE, "..", "tests"), os.path.join(HERE, "..")]
 import jobs  # noqa: E402  (sets the queue before ckbiz is imported)
 import statements  # noqa: E402
 from live import environment, flask  # noqa: E402
-from web import PASSWORD, free_port, gunicorn, login, memory, post_script, wrk  # noqa: E402
+from web import PASSWORD, api_script, free_port, gunicorn, login, memory, post_script, wrk  # noqa: E402
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/"  # + a database per size: ckbiz_bench_<invoices>
 REDIS = "redis://127.0.0.1:6379/10"
 ISSUE_FORM = {"payer_phone": "9161234567", "payer_email": "payer@example.com", "req-account": "34234234",
               "req-fio": "Иванов Иван", "comment": "", "validity_hours": "72", "amount": "1234,56"}
+
+
+def issue_json(service):
+    """The issuing form's invoice as the API takes it."""
+    return {"service_id": service, "payer": {"phone": ISSUE_FORM["payer_phone"], "email": ISSUE_FORM["payer_email"]},
+            "requisites": {"account": ISSUE_FORM["req-account"], "fio": ISSUE_FORM["req-fio"]},
+            "validity_hours": 72, "amount": ISSUE_FORM["amount"].replace(",", ".")}
 
 
 def build(env, invoices):
@@ -80,20 +87,29 @@ def web_rows(label, env, bare_database, folder, seconds, workers):
              ("history, key-requisite search", f"/invoices?q={key[:4]}", True, 0.7),
              ("history, status filter", "/invoices?status=paid", True, 0.7),
              ("payer page", f"/i/{token}", False, 0.8)]
-    rows = []
+    rows, bares = [], {}
     ours_port, bare_port = free_port(), free_port()
-    with gunicorn(env, "app:app", ours_port, f"{folder}/ckbiz.log", workers) as ours, \
+    # The API's rate is counted on every request as in production, never reached.
+    ours_env = {**env, "CKBIZ_API_RATE_PER_MINUTE": str(10**9)}
+    with gunicorn(ours_env, "app:app", ours_port, f"{folder}/ckbiz.log", workers) as ours, \
             gunicorn(bare_env, "bare_app:app", bare_port, f"{folder}/bare.log", workers):
         cookie, csrf = login(ours_port)
         for name, path, logged_in, goal in pages:
             mine = wrk(f"http://127.0.0.1:{ours_port}{path}", seconds, cookie if logged_in else None)
-            bare = wrk(f"http://127.0.0.1:{bare_port}{path}", seconds)
+            bares[path] = bare = wrk(f"http://127.0.0.1:{bare_port}{path}", seconds)
             rows.append(_web_row(f"{label}: {name}", mine, bare, goal))
         form = {**ISSUE_FORM, "service": str(service), "csrf_token": csrf}
         mine = wrk(f"http://127.0.0.1:{ours_port}/invoices", seconds,
                    script=post_script(folder, "issue", form, cookie))
         bare = wrk(f"http://127.0.0.1:{bare_port}/invoices", seconds, script=post_script(folder, "bare", form))
         rows.append(_web_row(f"{label}: issuing, POST /invoices", mine, bare, 0.5))
+        key = flask(env, "api-key", "create", "--merchant", "9000000000", "--name", "bench").stdout.strip()
+        mine = wrk(f"http://127.0.0.1:{ours_port}/api/v1/invoices", seconds, script=api_script(folder, "api-list", key))
+        rows.append(_web_row(f"{label}: API, GET /api/v1/invoices (vs the bare history page)", mine,
+                             bares["/invoices"], 0.8))
+        mine = wrk(f"http://127.0.0.1:{ours_port}/api/v1/invoices", seconds,
+                   script=api_script(folder, "api-issue", key, issue_json(service)))
+        rows.append(_web_row(f"{label}: API, POST /api/v1/invoices (vs the bare POST)", mine, bare, 0.6))
         rss, pss = memory(ours.proc.pid)
         rows.append((f"{label}: web worker memory after the load", f"RSS {rss:.0f} MB, PSS {pss:.0f} MB", "",
                      "", "≤ 100 MB RSS", rss <= 100))

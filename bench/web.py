@@ -1,4 +1,5 @@
 """Pages under load: gunicorn, a real login, and wrk."""
+import json
 import os
 import re
 import socket
@@ -59,6 +60,18 @@ def post_script(folder, name, form, cookie=None):
         headers["Cookie"] = cookie
     lines = ['wrk.method = "POST"', f"wrk.body = {_lua(urllib.parse.urlencode(form))}"]
     lines += [f"wrk.headers[{_lua(k)}] = {_lua(v)}" for k, v in headers.items()]
+    with open(path, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    return path
+
+
+def api_script(folder, name, key, body=None):
+    """A wrk Lua script calling the API with the key: a POST of the JSON `body`, or a GET."""
+    path = os.path.join(folder, f"{name}.lua")
+    lines = [f"wrk.headers[\"Authorization\"] = {_lua('Bearer ' + key)}"]
+    if body is not None:
+        lines += ['wrk.method = "POST"', f"wrk.body = {_lua(json.dumps(body))}",
+                  'wrk.headers["Content-Type"] = "application/json"']
     with open(path, "w") as fh:
         fh.write("\n".join(lines) + "\n")
     return path

@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import database, demo, tasks, worker
-from .domain import accounts, catalog, roles, statements
+from .domain import accounts, api_keys, catalog, roles, statements
 from .domain.clock import naive_utc
 from .domain.statement_format import StatementError
 from .domain.contacts import PhoneError, normalise_phone
@@ -19,7 +19,7 @@ def init_app(app):
     """Register every command on the app."""
     for command in (init_db, create_merchant, merchants, disable_merchant, enable_merchant,
                     reset_password, add_service, demo_command, worker_command, jobs, deliveries_group,
-                    statements_group):
+                    statements_group, api_key_group):
         app.cli.add_command(command)
 
 
@@ -247,3 +247,22 @@ def statements_import(phone, file):
         except StatementError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"оплачено: {result.paid}, предложено: {result.suggested}, не найдено: {result.unmatched}")
+
+
+@click.group("api-key", cls=AppGroup)
+def api_key_group():
+    """Keys of the merchant API."""
+
+
+@api_key_group.command("create")
+@click.option("--merchant", "phone", required=True, help="the phone of one of the merchant's users")
+@click.option("--name", default="Командная строка", show_default=True, help="how the list and events name the key")
+def api_key_create(phone, name):
+    """Make a key for the merchant and print it: it is shown this once and stored only as a digest."""
+    with db.connection_context():
+        user = _user(phone)
+        try:
+            _row, key = api_keys.create(user.merchant, name, "оператор")
+        except api_keys.KeyNameError as exc:
+            raise click.ClickException(f"--name: {exc}") from exc
+    click.echo(key)

@@ -58,6 +58,7 @@ def defaults(instance_path):
         "SUPPORT_EMAIL": "support@ckbiz.example",
         "SUPPORT_PHONE": "+7 (000) 000-00-00",
         "OPERATOR_INN": "",  # its settlement transfers in a bank statement pay no single invoice
+        "API_RATE_PER_MINUTE": 120,  # requests per API key
         "STATEMENT_MAX_BYTES": 5_000_000,  # the largest statement file; its upload passes MAX_CONTENT_LENGTH
         "LOGIN_ATTEMPTS_PER_HOUR": 10,  # failed logins per phone
         "LOGIN_ATTEMPTS_PER_ADDRESS_PER_HOUR": 100,

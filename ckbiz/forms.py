@@ -1,10 +1,9 @@
 """Form pieces shared by several areas: the phone and e-mail fields' checks, the password rules."""
-from email_validator import EmailNotValidError
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField, ValidationError
 
 from .domain.accounts import password_problem
-from .domain.contacts import PhoneError, normalise_email, normalise_phone
+from .domain.contacts import PhoneError, clean_email, normalise_phone
 
 
 class PhoneField(StringField):
@@ -33,13 +32,10 @@ def password_length(form, field):
 
 def email_address(form, field):
     """WTForms validator: a deliverable-looking address, replaced by its normal form."""
-    if not field.data:
-        field.data = None
-        return
     try:
-        field.data = normalise_email(field.data)
-    except EmailNotValidError as exc:
-        raise ValidationError(_l("Адрес эл. почты указан неверно")) from exc
+        field.data = clean_email(field.data)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
 
 
 def strip(value):

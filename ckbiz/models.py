@@ -400,7 +400,44 @@ class PhoneCode(BaseModel):
     attempts = IntegerField(default=0)
 
 
+class ApiKey(BaseModel):
+    """A key the merchant's own systems call the API with: only its digest is kept, and the
+    first characters (`prefix`) so the list can tell keys apart."""
+
+    merchant = ForeignKeyField(Merchant, backref="api_keys", on_delete="CASCADE")
+    name = CharField()
+    prefix = CharField(max_length=16)
+    key_hash = CharField(unique=True)
+    created_at = DateTimeField(default=utcnow)
+    created_by = CharField(default="")
+    last_used_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+    @classmethod
+    def of(cls, merchant):
+        """The merchant's keys, newest first."""
+        return cls.select().where(cls.merchant == merchant).order_by(cls.id.desc())
+
+
+class IdempotentRequest(BaseModel):
+    """A POST sent with an Idempotency-Key: claimed while it runs, then its answer, kept 24 h.
+
+    The unique (merchant, key) lets exactly one of two requests arriving at once claim it."""
+
+    merchant = ForeignKeyField(Merchant, on_delete="CASCADE")
+    key = CharField(max_length=255)
+    fingerprint = CharField(max_length=64)  # SHA-256 of the method, path and body
+    created_at = DateTimeField(default=utcnow)
+    status = IntegerField(null=True)  # None while the first request still runs
+    body = TextField(default="")
+    location = CharField(default="")
+
+    class Meta:
+        indexes = ((("merchant", "key"), True), (("created_at",), False))
+
+
 MODELS = (
     Merchant, User, UserSession, Organisation, Service, Invoice, InvoiceEvent, Delivery, ReminderStep,
     AutoReminder, Payment, PaymentNotification, Captcha, RateCounter, Statement, StatementLine, PhoneCode,
+    ApiKey, IdempotentRequest,
 )

@@ -9,7 +9,7 @@ from flask import current_app, has_app_context
 from huey import crontab
 
 from .delivery import runner
-from .domain import cards, guards, lifecycle, reminders, sessions
+from .domain import cards, guards, idempotency, lifecycle, reminders, sessions
 from .extensions import db, huey
 from .gateways import demo
 
@@ -84,10 +84,11 @@ def retry_failed():
 @huey.periodic_task(crontab(minute="*"))
 @huey.lock_task("sweep-deliveries")
 def sweep_deliveries():
-    """Every minute: re-queue deliveries whose task was lost; drop day-old rate counters and
-    sessions past their lifetime."""
+    """Every minute: re-queue deliveries whose task was lost; drop day-old rate counters, API
+    answers kept for Idempotency-Key and sessions past their lifetime."""
     with task_scope():
         guards.forget_old_counters()
+        idempotency.forget_old()
         sessions.forget_expired()
         ids = runner.sweep()
         _queue(ids)

@@ -62,6 +62,7 @@ def main(out=os.path.join(ROOT, "docs", "screenshots")):
         history(page, base, out)
         settings(page, base, out)
         team(browser, page, base, out, tmp)
+        api(page, base, out)
         positions(page, base, out)
         statements(page, base, out, tmp)
         payer(browser, base, out, tmp)
@@ -114,6 +115,17 @@ def team(browser, page, base, out, tmp):
     page.screenshot(path=f"{out}/team.png", full_page=True)
     page.goto(base + "/settings/sessions")
     page.screenshot(path=f"{out}/sessions.png", full_page=True)
+
+
+def api(page, base, out):
+    """«Настройки» → «API» right after «Создать ключ» (the key shown once), and the /api/docs reference."""
+    page.goto(base + "/settings/api")
+    page.fill("#name", "Интернет-магазин")
+    page.click("button:has-text('Создать ключ')")
+    page.wait_for_selector("#new-key")
+    page.screenshot(path=f"{out}/api-keys.png", full_page=True)
+    page.goto(base + "/api/docs")
+    page.screenshot(path=f"{out}/api-docs.png")
 
 
 def invitation_link(tmp):

@@ -28,6 +28,23 @@ def normalise_phone(raw):
     return str(number.national_number)
 
 
+EMAIL_INVALID = _l("Адрес эл. почты указан неверно")
+MAX_EMAIL = 254
+
+
+def clean_email(raw):
+    """A payer's optional e-mail address in its normal form, None when empty; ValueError otherwise."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    if len(text) > MAX_EMAIL:
+        raise ValueError(str(EMAIL_INVALID))
+    try:
+        return normalise_email(text)
+    except ValueError as exc:  # EmailNotValidError is one
+        raise ValueError(str(EMAIL_INVALID)) from exc
+
+
 def normalise_email(raw):
     """The normalised address, or email_validator.EmailNotValidError; no DNS lookups (offline installs)."""
     return validate_email(raw.strip(), check_deliverability=False).normalized

@@ -82,6 +82,11 @@ def hit(name, subject, seconds):
     return list(rows)[0].count
 
 
+def window_left(seconds):
+    """Whole seconds until the current window of this length ends (a Retry-After)."""
+    return seconds - int(time.time()) % seconds
+
+
 def hits(name, subject, seconds):
     """How many attempts were counted in the current window, without counting one more."""
     key, start = _window(name, subject, seconds)

@@ -7,12 +7,13 @@ from flask_babel import gettext as _
 from ..database import utcnow
 from ..extensions import db
 from ..models import Invoice, InvoiceEvent, Merchant
-from . import money, outbox, reminders
-from .contacts import PhoneError, normalise_phone
+from . import catalog, money, outbox, positions, reminders, requisites
+from .contacts import PhoneError, clean_email, normalise_phone
 from .positions import total
 from .requisites import ORGANISATION_FIELDS
 
 MAX_REQUISITE = 200
+MAX_COMMENT = 1000
 _MONTH = re.compile(r"^(0[1-9]|1[0-2])\.(19|20)\d\d$")
 
 
@@ -81,6 +82,104 @@ def _clean_value(field, raw):
         except PhoneError as exc:
             raise ValueError(str(exc)) from exc
     return raw
+
+
+def validity_problem(hours, maximum):
+    """What is wrong with an invoice's validity in hours (1 to `maximum`), or None."""
+    if hours is None or not 1 <= hours <= maximum:
+        return _("От 1 до %(max)d часов", max=maximum)
+    return None
+
+
+def comment_problem(comment):
+    """What is wrong with the comment to the payment, or None."""
+    return _("Не больше %(n)d символов", n=MAX_COMMENT) if len(comment) > MAX_COMMENT else None
+
+
+def contact_problem(phone, email):
+    """An invoice goes to the payer by SMS or e-mail: one of them is needed."""
+    return None if phone or email else _("Укажите телефон или эл. адрес плательщика (можно оба)")
+
+
+class InvoiceErrors(ValueError):
+    """What is wrong with an invoice to issue: {field: [messages]}, fields named as in the API."""
+
+    def __init__(self, errors):
+        super().__init__("; ".join(m for messages in errors.values() for m in messages))
+        self.errors = errors
+
+
+def clean_request(merchant, data, limits):
+    """The service and the issue_invoice values of an invoice described as plain data (the API's
+    JSON: service_id, payer {phone, email}, requisites {name: value}, amount or positions, comment,
+    validity_hours, payer_org), checked by the same rules as the «Выставить счет» form.
+
+    `limits` holds MAX_AMOUNT, MAX_VALIDITY_HOURS and DEFAULT_VALIDITY_HOURS. Raises InvoiceErrors.
+    """
+    errors = {}
+
+    def check(field, work):
+        try:
+            return work()
+        except ValueError as exc:
+            errors.setdefault(field, []).append(str(exc))
+            return None
+
+    service = catalog.service_of(merchant, data.get("service_id"))
+    if service is None:
+        errors["service_id"] = [_("Нет такой услуги")]
+    payer = data.get("payer") or {}
+    phone = check("payer.phone", lambda: normalise_phone(payer["phone"]) if payer.get("phone") else None)
+    email = check("payer.email", lambda: clean_email(payer.get("email")))
+    if "payer.phone" not in errors and "payer.email" not in errors and (problem := contact_problem(phone, email)):
+        errors["payer"] = [problem]
+    comment = " ".join((data.get("comment") or "").split())
+    if problem := comment_problem(comment):
+        errors["comment"] = [problem]
+    hours = data.get("validity_hours")
+    if hours is None:
+        hours = merchant.default_validity_hours or limits["DEFAULT_VALIDITY_HOURS"]
+    if problem := validity_problem(hours, int(limits["MAX_VALIDITY_HOURS"])):
+        errors["validity_hours"] = [problem]
+    amount_kop, lines = _clean_sum(data, limits["MAX_AMOUNT"], errors)
+    payer_org = None
+    try:
+        payer_org = requisites.clean_payer_organisation(data.get("payer_org") or {})
+    except requisites.OrganisationErrors as exc:
+        errors.update({f"payer_org.{k}": [str(m)] for k, m in exc.errors.items()})
+    cleaned = None
+    if service is not None:
+        try:
+            cleaned = clean_requisites(service, data.get("requisites") or {})
+        except RequisiteErrors as exc:
+            errors.update({f"requisites.{k}": [str(m)] for k, m in exc.errors.items()})
+    if errors:
+        raise InvoiceErrors(errors)
+    return service, {"payer_phone": phone, "payer_email": email, "requisites": cleaned, "comment": comment,
+                     "amount_kop": amount_kop, "validity_hours": hours, "positions": lines, "payer_org": payer_org}
+
+
+def _clean_sum(data, maximum, errors):
+    """(amount in kopecks, positions) of a request: an amount or positions, never both."""
+    rows = data.get("positions") or []
+    if rows and data.get("amount") is not None:
+        errors["amount"] = [_("Укажите сумму или позиции, не то и другое")]
+        return None, []
+    if not rows:
+        try:
+            return money.parse_amount(data.get("amount"), maximum), []
+        except money.AmountError as exc:
+            errors["amount"] = [str(exc)]
+            return None, []
+    try:
+        lines = positions.clean_positions(rows, maximum)
+    except positions.PositionErrors as exc:
+        for index, fields in exc.rows.items():
+            errors.update({f"positions.{index}.{k}": [str(m)] for k, m in fields.items()})
+        if exc.total:
+            errors["positions"] = [str(exc.total)]
+        return None, []
+    return total(lines), lines
 
 
 def issue_invoice(merchant, service, *, payer_phone, payer_email, requisites, comment,

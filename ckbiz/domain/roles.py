@@ -1,7 +1,7 @@
 """Who may do what in a merchant's cabinet: the roles of DESIGN.md and their permissions.
 
-The one place the rules live: the web checks every view against `can`, and the API
-will check every endpoint against it too.
+The one place the rules live: the web checks every view against `can`. An API key acts
+as the owner's organisation: the owner alone makes and revokes keys.
 """
 from flask_babel import lazy_gettext as _l
 
@@ -20,6 +20,7 @@ PERMISSIONS = {
     "settings": ((OWNER,), _l("Настройки кабинета меняет только владелец.")),
     "team": ((OWNER,), _l("Сотрудников приглашает и удаляет только владелец.")),
     "refund": ((OWNER,), _l("Вернуть платеж может только владелец.")),
+    "api": ((OWNER,), _l("Ключи API создает и отзывает только владелец.")),
 }
 
 

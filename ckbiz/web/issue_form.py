@@ -4,16 +4,14 @@ import re
 from functools import cached_property
 
 from flask import current_app
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, StringField, TextAreaField, ValidationError
-from wtforms.validators import InputRequired, Length, NumberRange
+from wtforms.validators import InputRequired, Length
 
 from ..domain import catalog, invoicing, money, positions, reminders, requisites
 from ..forms import ChoiceField, PhoneField, email_address, strip
 
-MAX_COMMENT = 1000
 REQUISITE_PREFIX = "req-"
 # A positions row's inputs are pos-<row>-<field>; rows are numbered anew at each render.
 _POSITION_INPUT = re.compile(r"^pos-(\d{1,4})-(%s)$" % "|".join(positions.FIELDS))
@@ -33,8 +31,7 @@ class IssueForm(FlaskForm):
     service = ChoiceField(_l("Услуга"), coerce=int)
     payer_phone = PhoneField(_l("Телефон"))
     payer_email = EmailField(_l("Эл. адрес"), validators=[Length(max=254), email_address])
-    comment = TextAreaField(_l("Комментарий к платежу"), filters=[strip],
-                            validators=[Length(max=MAX_COMMENT, message=_l("Не больше 1000 символов"))])
+    comment = TextAreaField(_l("Комментарий к платежу"), filters=[strip])
     validity_hours = IntegerField(_l("Срок действия счета"),
                                   validators=[InputRequired(_l("Укажите срок действия в часах"))])
     amount = StringField(_l("Сумма к оплате, руб."))
@@ -72,8 +69,12 @@ class IssueForm(FlaskForm):
     def validate_validity_hours(self, field):
         if field.data is None:  # not a number: WTForms has said so already
             return
-        maximum = int(current_app.config["MAX_VALIDITY_HOURS"])
-        NumberRange(1, maximum, _("От 1 до %(max)d часов", max=maximum))(self, field)
+        if problem := invoicing.validity_problem(field.data, int(current_app.config["MAX_VALIDITY_HOURS"])):
+            raise ValidationError(problem)
+
+    def validate_comment(self, field):
+        if problem := invoicing.comment_problem(field.data or ""):
+            raise ValidationError(problem)
 
     @property
     def has_positions(self):
@@ -108,9 +109,9 @@ class IssueForm(FlaskForm):
     def validate(self, extra_validators=None):
         """The fixed fields, a contact to send to, and the service's requisites."""
         ok = super().validate(extra_validators)
-        if not self.payer_phone.errors and not self.payer_email.errors and not (
-                self.payer_phone.phone or self.payer_email.data):
-            self.payer_phone.errors.append(_("Укажите телефон или эл. адрес плательщика (можно оба)"))
+        if not self.payer_phone.errors and not self.payer_email.errors and (
+                problem := invoicing.contact_problem(self.payer_phone.phone, self.payer_email.data)):
+            self.payer_phone.errors.append(problem)
             ok = False
         if self.chosen is None:
             return False

@@ -1,6 +1,7 @@
 """Security headers on every response, and the CSRF failure page."""
 from flask import current_app, render_template, request, session
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from ..htmx import is_htmx
@@ -10,6 +11,9 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+
+
+NUL_REFUSAL = _l("В запросе недопустимый символ. Проверьте, что вы ввели, и повторите.")
 
 
 def init_app(app):
@@ -48,8 +52,7 @@ def _refuse_nul():
     for source in (request.args, request.form):
         for values in source.listvalues():
             if any("\x00" in value for value in values):
-                return (_("В запросе недопустимый символ. Проверьте, что вы ввели, и повторите."), 400,
-                        {"Content-Type": "text/plain; charset=utf-8"})
+                return str(NUL_REFUSAL), 400, {"Content-Type": "text/plain; charset=utf-8"}
     return None
 
 

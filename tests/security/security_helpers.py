@@ -1,7 +1,7 @@
 """Shared pieces of the security suite: snapshots of the database and a second merchant."""
 import pytest
 
-from ckbiz.domain import reminders
+from ckbiz.domain import api_keys, reminders
 from ckbiz.extensions import db
 from ckbiz.models import MODELS, Delivery, Invoice, InvoiceEvent, Merchant, Organisation, Service, UserSession
 from conftest import AuthActions, csrf_token
@@ -21,14 +21,15 @@ ORGANISATION = {"inn": "7707083893", "kpp": "773601001", "account": "40702810500
 def route_values(app, merchant, invoice, phone):
     """A value for every argument of the URL map, naming the merchant's own objects: the invoice,
     its payer token, a service, a reminder step, a statement and its line, the user with this
-    phone and their session."""
+    phone and their session, an API key."""
     statement = make_statement(app, merchant)
     with app.app_context(), db.connection_context():
         user = user_with_phone(phone)
         return {"number": invoice.number, "token": invoice.token, "service_id": Service.of(merchant).first().id,
                 "gateway": "demo", "payment": "demo_x", "filename": "ckbiz.css", "user_id": user.id,
                 "session_id": UserSession.get(UserSession.user == user.id).id,
-                "step_id": reminders.add_step(merchant, "after_issue", 24, "email").id, **statement}
+                "step_id": reminders.add_step(merchant, "after_issue", 24, "email").id,
+                "key_id": api_keys.create(merchant, "Магазин", "оператор")[0].id, **statement}
 
 
 def table_counts(app):

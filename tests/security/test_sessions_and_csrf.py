@@ -11,7 +11,8 @@ from factories import make_invoice
 from security_helpers import route_values
 
 # Routes that change nothing and answer a bare GET (the rest need ids or are POST-only).
-EXEMPT_FROM_CSRF = {"payments.callback"}
+# The payment callbacks are signed; the API takes a key and never the session cookie.
+EXEMPT_FROM_CSRF = {"payments.callback", "api.create_invoice", "api.remind", "api.cancel", "api.mark_paid"}
 
 
 def table_counts(app):
@@ -78,10 +79,14 @@ def test_no_get_changes_anything(app, client, world):
     assert table_counts(app) == before
 
 
-def test_the_callback_is_the_only_csrf_exempt_post(app):
+def test_the_callback_and_the_api_are_the_only_csrf_exempt_surfaces(app):
+    """The API is exempt because it never accepts the session cookie (tests/api)."""
     from ckbiz.extensions import csrf
-    exempt = {view for view in csrf._exempt_views}
-    assert exempt == {"ckbiz.web.payments.callback"}
+    assert set(csrf._exempt_views) == {"ckbiz.web.payments.callback"}
+    assert {blueprint.name for blueprint in csrf._exempt_blueprints} == {"api"}
+    exempt_posts = {r.endpoint for r in app.url_map.iter_rules()
+                    if "POST" in r.methods and r.endpoint.startswith("api.")}
+    assert exempt_posts | {"payments.callback"} == EXEMPT_FROM_CSRF
 
 
 def test_a_cookie_kept_from_before_logout_is_useless(app, client, auth, merchant):
