@@ -1,9 +1,9 @@
 """The blueprints, one per area of the manual: request in, page or fragment out."""
 from . import (access, auth, core, dashboard, history, invoice, issue, payer, payments, reminders, security, settings,
-               statements, team)
+               statements, team, webhooks)
 
 BLUEPRINTS = (core.bp, auth.bp, issue.bp, invoice.bp, invoice.document_bp, history.bp, dashboard.bp, statements.bp,
-              settings.bp, reminders.bp, team.bp, payer.bp, payments.bp)
+              settings.bp, reminders.bp, team.bp, webhooks.bp, payer.bp, payments.bp)
 
 
 def init_app(app):
