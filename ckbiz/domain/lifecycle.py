@@ -187,7 +187,7 @@ def bulk_move(condition, status):
             "events AS (INSERT INTO invoice_event (invoice_id, kind, at, note) SELECT id, %s, %s, '' FROM moved), "
             f"hooks AS (INSERT INTO delivery (merchant_id, invoice_id, kind, recipient, message_id, lease_until, "
             f"created_at, {', '.join(defaults)}) "
-            f"SELECT moved.merchant_id, moved.id, %s, webhook.url, {outbox.event_id_sql('moved.id')}, %s, %s, "
+            f"SELECT moved.merchant_id, moved.id, %s, webhook.url, {outbox.event_id_sql()}, %s, %s, "
             f"{', '.join(['%s'] * len(defaults))} FROM moved JOIN webhook ON webhook.merchant_id = moved.merchant_id) "
             "SELECT count(*) FROM moved", [*params, status, now, hook, now, now, *defaults.values()])
         return cursor.fetchone()[0]

@@ -43,7 +43,7 @@ def webhooks_where(condition, kind, now):
 
     The rows are due at once and the sweeper sends them: a bulk move has no request to queue them from.
     """
-    rows = (Invoice.select(Invoice.merchant, Invoice.id, Value(kind), Webhook.url, SQL(event_id_sql("invoice.id")),
+    rows = (Invoice.select(Invoice.merchant, Invoice.id, Value(kind), Webhook.url, SQL(event_id_sql()),
                            Value(now), Value(now), *(Value(v) for v in WEBHOOK_DEFAULTS.values()))
             .join(Webhook, on=(Webhook.merchant == Invoice.merchant)).where(condition))
     fields = [Delivery.merchant, Delivery.invoice, Delivery.kind, Delivery.recipient, Delivery.message_id,
@@ -56,11 +56,12 @@ def webhooks_where(condition, kind, now):
 WEBHOOK_DEFAULTS = {"channel": "webhook", "state": "pending", "attempts": 0, "last_error": ""}
 
 
-def event_id_sql(salt_column):
-    """SQL for a fresh random event id made by the database, one per row: `evt_` and 32 hex digits."""
+def event_id_sql():
+    """SQL for a fresh random event id made by the database, one per row: `evt_` and 32 hex digits
+    (128 random bits; PostgreSQL 13 or later has gen_random_uuid built in)."""
     if is_sqlite(db):
         return "'evt_' || lower(hex(randomblob(16)))"
-    return f"'evt_' || md5(random()::text || clock_timestamp()::text || {salt_column}::text)"
+    return "'evt_' || replace(gen_random_uuid()::text, '-', '')"
 
 
 def for_payer(invoice, kind):
