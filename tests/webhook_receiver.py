@@ -37,7 +37,10 @@ class Handler(BaseHTTPRequestHandler):
             status = 500
         self.send_response(status)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
-        answer = ("принято" if status < 300 else f"ошибка {status} " + "x" * 1000).encode()
+        # An error page as a framework's debug mode would send: long, most of it useless in a log.
+        answer = ("принято" if status < 300 else f"<html><head><title>{status} Internal Server Error</title></head>"
+                  "<body><h1>Internal Server Error</h1>" + "<p>Traceback (most recent call last): …</p>" * 40
+                  + "</body></html>").encode()
         self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
         try:

@@ -66,11 +66,6 @@ def rotate(hook):
     return secret(hook)
 
 
-def remove(hook):
-    """Stop sending: the webhook goes; its undelivered events fail at their next attempt."""
-    hook.delete_instance()
-
-
 def ping(merchant):
     """«Отправить тестовое событие»: a `ping` row in the outbox; returns the rows to queue."""
     return outbox.webhook(merchant.id, None, PING)
