@@ -11,13 +11,13 @@ import hashlib
 import hmac
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from peewee import JOIN
 
 from ..database import utcnow
 from ..extensions import db
-from ..models import Delivery, Webhook, new_token
+from ..models import Delivery, Invoice, Webhook, new_token
 from . import outbox
-from .webhook_targets import UnsafeTarget, resolve
+from .webhook_targets import resolve
 
 # What a webhook tells about, in the order of an invoice's life; `ping` is the test event.
 EVENTS = ("invoice.issued", "invoice.paid", "invoice.transferred", "invoice.expired", "invoice.cancelled",
@@ -72,8 +72,9 @@ def ping(merchant):
 
 
 def log(merchant):
-    """The merchant's latest webhook deliveries, newest first."""
-    return list(Delivery.select().where(Delivery.merchant == merchant, Delivery.channel == "webhook")
+    """The merchant's latest webhook deliveries, newest first, with their invoices' numbers."""
+    return list(Delivery.select(Delivery, Invoice.number).join(Invoice, JOIN.LEFT_OUTER)
+                .where(Delivery.merchant == merchant, Delivery.channel == "webhook")
                 .order_by(Delivery.id.desc()).limit(LOG_SIZE))
 
 
