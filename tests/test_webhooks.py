@@ -372,3 +372,18 @@ def test_the_suite_guard_stops_a_connection_beyond_loopback():
     """The guard of conftest.py: had the address check been wrong, no test could reach the network."""
     with socket.socket() as sock, pytest.raises(pytest.fail.Exception, match="non-loopback"):
         sock.connect(("10.255.255.1", 80))
+
+
+def test_a_webhook_is_leased_for_its_own_timeout_and_mail_for_mail_and_sms(app, merchant):
+    """A sweep never takes a webhook still waiting for its answer as lost; a long WEBHOOK_TIMEOUT
+    does not hold e-mail and SMS rows any longer."""
+    from ckbiz.delivery import runner
+
+    app.config.update(WEBHOOK_TIMEOUT=40, MAIL_TIMEOUT=2, SMS_TIMEOUT=3, DELIVERY_LEASE_SECONDS=60)
+    with app.test_request_context(), db.connection_context():
+        hook, mail = (Delivery.create(merchant=merchant.id, channel=channel, kind="ping", recipient="x",
+                                      message_id=f"m-{channel}") for channel in ("webhook", "email"))
+        before = utcnow()
+        leased = {row.channel: row.lease_until - before for row in (runner.lease(hook.id), runner.lease(mail.id))}
+    assert timedelta(seconds=180) <= leased["webhook"] < timedelta(seconds=182)
+    assert timedelta(seconds=69) <= leased["email"] < timedelta(seconds=71)

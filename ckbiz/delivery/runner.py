@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import NamedTuple
 
 from flask import current_app
+from peewee import Case, Value
 
 from ..database import utcnow
 from ..domain import accounts, team
@@ -38,17 +39,24 @@ class Outcome(NamedTuple):
 def lease(delivery_id):
     """Take the row for sending; None when it is sent, failed, or leased by someone else."""
     now = utcnow()
-    # Long enough for the slowest send, e-mail, SMS or webhook (each may wait its timeout several
-    # times: connect, data, answer), or a sweep would think a slow send lost and repeat it.
-    slowest = max(float(current_app.config["MAIL_TIMEOUT"]), sms_http.timeout_of(current_app.config),
-                  webhook.timeout_of(current_app.config))
+    # Long enough for the slowest send, e-mail or SMS (each may wait its timeout several
+    # times: connect, data, answer), or a sweep would think a slow send lost and repeat it;
+    # a webhook waits WEBHOOK_TIMEOUT alone.
+    slowest = max(float(current_app.config["MAIL_TIMEOUT"]), sms_http.timeout_of(current_app.config))
     hold = timedelta(seconds=3 * slowest) + grace()
-    taken = (Delivery.update(state="sending", lease_until=now + hold, attempts=Delivery.attempts + 1)
+    hook_hold = timedelta(seconds=3 * webhook.timeout_of(current_app.config)) + grace()
+    until = Case(None, [(Delivery.channel == "webhook", _when(now + hook_hold))], _when(now + hold))
+    taken = (Delivery.update(state="sending", lease_until=until, attempts=Delivery.attempts + 1)
              .where(Delivery.id == delivery_id,
                     (Delivery.state == "pending")
                     | ((Delivery.state == "sending") & (Delivery.lease_until < now)))
              .returning(Delivery).execute())
     return next(iter(taken), None)
+
+
+def _when(moment):
+    """A time as the lease column stores it, for a CASE (which knows no column to convert for it)."""
+    return Value(moment, converter=Delivery.lease_until.db_value)
 
 
 def deliver(delivery_id):
