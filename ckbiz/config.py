@@ -45,6 +45,8 @@ def defaults(instance_path):
         # How long the sweeper leaves a new or leased delivery alone before assuming its
         # task was lost (a leased one also gets 3 × MAIL_TIMEOUT on top).
         "DELIVERY_LEASE_SECONDS": 60,
+        "WEBHOOK_TIMEOUT": 5,  # seconds for each step of one webhook attempt
+        "WEBHOOK_ALLOW_PRIVATE": False,  # true: webhooks may go to loopback and private addresses
         "PAYMENT_GATEWAY": "demo",
         "SETTLEMENT_DELAY_MINUTES": 1440,
         "DEFAULT_VALIDITY_HOURS": 72,

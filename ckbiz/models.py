@@ -248,8 +248,8 @@ class Delivery(BaseModel):
     invoice = ForeignKeyField(Invoice, null=True, backref="deliveries", on_delete="CASCADE")
     # The user a message is about: a temporary password, an invitation, a changed password.
     user = ForeignKeyField(User, null=True, backref="deliveries", on_delete="SET NULL")
-    channel = CharField(max_length=8)  # "email" | "sms"
-    kind = CharField(max_length=24)
+    channel = CharField(max_length=8)  # "email" | "sms" | "webhook"
+    kind = CharField(max_length=24)  # for a webhook: its event type (domain.webhooks.EVENTS)
     recipient = CharField()
     state = CharField(max_length=8, default="pending")  # pending|sending|sent|failed
     attempts = IntegerField(default=0)
@@ -258,12 +258,34 @@ class Delivery(BaseModel):
     lease_until = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
     sent_at = DateTimeField(null=True)
+    # A webhook's body, fixed at its first attempt so every attempt carries the same event;
+    # the last answer's HTTP code and when the last attempt was made (the merchant's log).
+    payload = TextField(null=True)
+    answer_code = IntegerField(null=True)
+    attempted_at = DateTimeField(null=True)
 
     class Meta:
         indexes = (
             (("state", "lease_until"), False),
             (("merchant", "channel", "created_at"), False),  # the daily SMS cap
         )
+
+
+# The merchant's webhook log reads its latest webhook rows only.
+Delivery.add_index(Delivery.index(Delivery.merchant, Delivery.id, name="delivery_merchant_webhooks",
+                                  where=(Delivery.channel == "webhook")))
+
+
+class Webhook(BaseModel):
+    """A merchant's one webhook URL (domain.webhooks). The signing secret is not stored: it is
+    derived from SECRET_KEY and this row's nonce, so a copy of the database alone cannot sign
+    events; rotating the secret is drawing a new nonce."""
+
+    merchant = ForeignKeyField(Merchant, unique=True, backref="webhooks", on_delete="CASCADE")
+    url = CharField()
+    secret_nonce = CharField(default=new_token)
+    created_at = DateTimeField(default=utcnow)
+    rotated_at = DateTimeField(default=utcnow)
 
 
 class ReminderStep(BaseModel):
@@ -439,5 +461,5 @@ class IdempotentRequest(BaseModel):
 MODELS = (
     Merchant, User, UserSession, Organisation, Service, Invoice, InvoiceEvent, Delivery, ReminderStep,
     AutoReminder, Payment, PaymentNotification, Captcha, RateCounter, Statement, StatementLine, PhoneCode,
-    ApiKey, IdempotentRequest,
+    ApiKey, IdempotentRequest, Webhook,
 )

@@ -11,6 +11,7 @@ from playwright.sync_api import expect, sync_playwright
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 from live import ROOT, environment, flask, wait_for, web, worker  # noqa: E402
 from statement_files import Payment, statement_file  # noqa: E402
+from webhook_receiver import serve as webhook_receiver  # noqa: E402
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -27,7 +28,7 @@ def main(out=os.path.join(ROOT, "docs", "screenshots")):
     os.makedirs(out, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="ckbiz-shots-")
     env = environment(tmp, f"sqlite:///{tmp}/ckbiz.db", "", BASE_URL="http://127.0.0.1:5098",
-                      MERCHANT_SERVICES="self")
+                      MERCHANT_SERVICES="self", WEBHOOK_ALLOW_PRIVATE="true")
     flask(env, "init-db")
     flask(env, "demo", "--password", PASSWORD, "--invoices", "40")
     with web(env, 5098, f"{tmp}/web.log"), worker(env, f"{tmp}/worker.log"), sync_playwright() as p:
@@ -63,6 +64,7 @@ def main(out=os.path.join(ROOT, "docs", "screenshots")):
         settings(page, base, out)
         team(browser, page, base, out, tmp)
         api(page, base, out)
+        webhooks(page, base, out)
         positions(page, base, out)
         statements(page, base, out, tmp)
         payer(browser, base, out, tmp)
@@ -126,6 +128,21 @@ def api(page, base, out):
     page.screenshot(path=f"{out}/api-keys.png", full_page=True)
     page.goto(base + "/api/docs")
     page.screenshot(path=f"{out}/api-docs.png")
+def webhooks(page, base, out):
+    """«Webhooks»: the secret shown once after saving, then a log with a failed and a delivered event."""
+    with webhook_receiver() as receiver:
+        receiver.answer(500)
+        page.goto(base + "/settings/webhooks")
+        page.fill("#url", receiver.url)
+        page.click("button:has-text('Сохранить')")
+        page.wait_for_selector("#webhook-secret")
+        page.screenshot(path=f"{out}/webhook-secret.png", full_page=True)
+        for _ in range(2):
+            page.click("button:has-text('Отправить тестовое событие')")
+            page.wait_for_selector(".flash-success")
+        wait_for(lambda: len(receiver.requests) == 2, what="two webhook pings")
+        page.goto(base + "/settings/webhooks")
+        page.screenshot(path=f"{out}/webhooks.png", full_page=True)
 
 
 def invitation_link(tmp):

@@ -3,8 +3,10 @@
 CKBIZ_TEST_DATABASE_URL picks the database for the whole run (unset: a fresh
 SQLite file per test). .ci/run runs the suite once each way.
 """
+import ipaddress
 import os
 import re
+import socket
 import tempfile
 
 # The queue object is built when ckbiz is imported: give it a throwaway folder first.
@@ -22,6 +24,29 @@ PG_URL = os.environ.get("CKBIZ_TEST_DATABASE_URL", "")
 PASSWORD = "correct horse battery"
 PHONE = "9161234567"  # the `merchant` fixture's owner
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+_getaddrinfo = socket.getaddrinfo  # the real one: tests stub socket.getaddrinfo, the guard must not trust a stub
+
+
+def _loopback_only(connect):
+    """socket.connect (or connect_ex) that fails the test on any address but loopback's."""
+    def guarded(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            host, port = address[0], address[1]
+            for info in _getaddrinfo(host, port, sock.family, socket.SOCK_STREAM):
+                if not ipaddress.ip_address(info[4][0].split("%", 1)[0]).is_loopback:
+                    pytest.fail(f"a test connected to a non-loopback address: {address!r}", pytrace=True)
+        return connect(sock, address)
+    return guarded
+
+
+@pytest.fixture(autouse=True)
+def no_connections_beyond_loopback(monkeypatch):
+    """No test ever reaches beyond this machine, even when the code under test is wrong (webhooks'
+    SSRF checks above all): a connect to any non-loopback address fails the test before it opens."""
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only(socket.socket.connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", _loopback_only(socket.socket.connect_ex))
 
 
 @pytest.fixture(scope="session")

@@ -10,13 +10,14 @@ from datetime import timedelta
 from typing import NamedTuple
 
 from flask import current_app
+from peewee import Case, Value
 
 from ..database import utcnow
 from ..domain import accounts, team
 from ..domain.outbox import grace
 from ..extensions import db
 from ..models import Delivery, Invoice, InvoiceEvent, Merchant, User
-from . import mail, messages, sms
+from . import mail, messages, sms, webhook
 from .sms import http as sms_http
 
 MAX_ATTEMPTS = 6
@@ -39,15 +40,23 @@ def lease(delivery_id):
     """Take the row for sending; None when it is sent, failed, or leased by someone else."""
     now = utcnow()
     # Long enough for the slowest send, e-mail or SMS (each may wait its timeout several
-    # times: connect, data, answer), or a sweep would think a slow send lost and repeat it.
+    # times: connect, data, answer), or a sweep would think a slow send lost and repeat it;
+    # a webhook waits WEBHOOK_TIMEOUT alone.
     slowest = max(float(current_app.config["MAIL_TIMEOUT"]), sms_http.timeout_of(current_app.config))
     hold = timedelta(seconds=3 * slowest) + grace()
-    taken = (Delivery.update(state="sending", lease_until=now + hold, attempts=Delivery.attempts + 1)
+    hook_hold = timedelta(seconds=3 * webhook.timeout_of(current_app.config)) + grace()
+    until = Case(None, [(Delivery.channel == "webhook", _when(now + hook_hold))], _when(now + hold))
+    taken = (Delivery.update(state="sending", lease_until=until, attempts=Delivery.attempts + 1)
              .where(Delivery.id == delivery_id,
                     (Delivery.state == "pending")
                     | ((Delivery.state == "sending") & (Delivery.lease_until < now)))
              .returning(Delivery).execute())
     return next(iter(taken), None)
+
+
+def _when(moment):
+    """A time as the lease column stores it, for a CASE (which knows no column to convert for it)."""
+    return Value(moment, converter=Delivery.lease_until.db_value)
 
 
 def deliver(delivery_id):
@@ -68,10 +77,12 @@ def deliver(delivery_id):
     try:
         if delivery.channel == "email":
             mail.send(messages.email(delivery, invoice))
+        elif delivery.channel == "webhook":
+            webhook.send(delivery, invoice)
         else:
             text = messages.sms_text(delivery, invoice, secret=_secret_for(delivery))
             sms.backend_from_config(current_app.config).send(delivery.recipient, text)
-    except (mail.MailError, sms.SmsError) as exc:
+    except (mail.MailError, sms.SmsError, webhook.WebhookError) as exc:
         return _failed(delivery, exc)
     except Exception as exc:  # a bug must not leave the row leased forever
         current_app.logger.exception("delivery %s crashed", delivery.id)
@@ -79,7 +90,7 @@ def deliver(delivery_id):
     with db.atomic():
         Delivery.update(state="sent", sent_at=utcnow(), last_error="", lease_until=None).where(
             Delivery.id == delivery.id).execute()
-        if delivery.invoice_id:
+        if delivery.invoice_id and delivery.channel in SENT_EVENTS:  # a webhook's log is its own page
             InvoiceEvent.create(invoice=delivery.invoice_id, kind=SENT_EVENTS[delivery.channel],
                                 note=delivery.recipient)
     return Outcome("sent")

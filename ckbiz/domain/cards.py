@@ -79,7 +79,7 @@ def _mark_paid(payment, invoice, now):
     if not moved:
         return "refund", _flag(payment, invoice, "refund", _("счет в статусе «%(s)s»", s=invoice.status))
     InvoiceEvent.create(invoice=invoice.id, kind="paid", at=now, note=_("картой"))
-    rows = _merchant_notice(invoice, "paid_notice")
+    rows = _merchant_notice(invoice, "paid_notice") + outbox.webhook(invoice.merchant_id, invoice.id, "invoice.paid")
     if invoice.payer_email:
         rows.append(outbox.add(invoice.merchant_id, invoice.id, "email", "payment_received", invoice.payer_email))
     return "paid", rows
@@ -90,7 +90,10 @@ def _flag(payment, invoice, reason, detail):
     Payment.update(attention=f"{reason}: {detail}"[:250]).where(Payment.id == payment.id).execute()
     InvoiceEvent.create(invoice=invoice.id, kind=f"payment_{reason}", note=detail[:250])
     current_app.logger.warning("payment %s needs attention: %s %s", payment.id, reason, detail)
-    return _merchant_notice(invoice, f"{reason}_notice")
+    rows = _merchant_notice(invoice, f"{reason}_notice")
+    if reason == "refund":
+        rows += outbox.webhook(invoice.merchant_id, invoice.id, "payment.refund_needed")
+    return rows
 
 
 def _merchant_notice(invoice, kind):

@@ -210,6 +210,7 @@ def issue_invoice(merchant, service, *, payer_phone, payer_email, requisites, co
         rows = outbox.for_payer(invoice, "invoice")
         if merchant.copy_invoices and merchant.copy_email:
             rows.append(outbox.add(merchant.id, invoice.id, "email", "copy", merchant.copy_email))
+        rows += outbox.webhook(merchant.id, invoice.id, "invoice.issued")
     return invoice, rows
 
 

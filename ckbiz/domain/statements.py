@@ -249,10 +249,10 @@ def _decide(line, before, after, actor, **changes):
 
 def confirm(line, actor):
     """«Подтвердить» a suggestion: its invoice becomes paid by transfer (lifecycle refuses a paid
-    or cancelled one, and the suggestion stays)."""
+    or cancelled one, and the suggestion stays). Returns the outbox rows."""
     with db.atomic():
         _decide(line, "suggested", "paid", actor)
-        lifecycle.mark_paid_by_transfer(Invoice.get_by_id(line.invoice_id), actor, order_text(line))
+        return lifecycle.mark_paid_by_transfer(Invoice.get_by_id(line.invoice_id), actor, order_text(line))
 
 
 def reject(line, actor):
@@ -262,13 +262,14 @@ def reject(line, actor):
 
 
 def match(merchant, line, number, actor):
-    """«Сопоставить» an unmatched line with the merchant's invoice of this number, which it pays."""
+    """«Сопоставить» an unmatched line with the merchant's invoice of this number, which it pays;
+    returns the outbox rows."""
     invoice = Invoice.of(merchant).where(Invoice.number == number).first()
     if invoice is None:
         raise MatchRefused(_("Счета № %(n)s нет.", n=number))
     with db.atomic():
         _decide(line, "unmatched", "paid", actor, invoice=invoice.id, reason=_("сопоставлено вручную"))
-        lifecycle.mark_paid_by_transfer(invoice, actor, order_text(line))
+        return lifecycle.mark_paid_by_transfer(invoice, actor, order_text(line))
 
 
 def lines_by_outcome(statement):

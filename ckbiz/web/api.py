@@ -16,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from .. import tasks
 from ..domain import api_keys, catalog, guards, idempotency, invoicing, lifecycle
-from ..domain.invoice_json import COLUMNS, invoice_json
+from ..domain.invoice_json import COLUMNS, as_json
 from ..domain.search import Selection
 from ..extensions import csrf
 from ..models import Invoice
@@ -224,7 +224,7 @@ def create_invoice():
     invoice, rows = invoicing.issue_invoice(g.merchant, service, actor=api_keys.actor(g.api_key), **values)
     tasks.send(rows)
     location = url_for("api.read_invoice", number=invoice.number)
-    return invoice_json(invoice), 201, {"Location": location}
+    return as_json(invoice), 201, {"Location": location}
 
 
 @bp.get("/invoices")
@@ -237,7 +237,7 @@ def list_invoices():
     page = list(selection.invoices(g.merchant, page=query.limit + 1).select(*COLUMNS)
                 .order_by(Invoice.number.desc()).limit(query.limit + 1))
     more = len(page) > query.limit
-    return {"data": [invoice_json(i) for i in page[:query.limit]],
+    return {"data": [as_json(i) for i in page[:query.limit]],
             "next": page[query.limit - 1].number if more else None}
 
 
@@ -245,7 +245,7 @@ def list_invoices():
 @spec.validate(resp=answers(200, shapes.InvoiceOut, 404), tags=["invoices"])
 def read_invoice(number):
     """Счет по номеру"""
-    return invoice_json(get_invoice(number))
+    return as_json(get_invoice(number))
 
 
 def act(number, action):
@@ -255,7 +255,7 @@ def act(number, action):
         tasks.send(action(invoice, api_keys.actor(g.api_key)) or [])
     except lifecycle.TransitionRefused as exc:
         raise Problem(409, _("Действие недоступно"), str(exc)) from exc
-    return invoice_json(get_invoice(number))
+    return as_json(get_invoice(number))
 
 
 @bp.post("/invoices/<int:number>/remind")

@@ -51,7 +51,7 @@ def details(invoice, send_form=None):
         **invoice_context(invoice),
         "tz": current_merchant.timezone,
         "events": list(invoice.events.order_by(InvoiceEvent.at, InvoiceEvent.id)),
-        "deliveries": list(invoice.deliveries.order_by(Delivery.id)),
+        "deliveries": messages_of(invoice),
         "send_form": send_form or SendForm(formdata=None),
     }
 
@@ -77,7 +77,13 @@ def deliveries_table(number):
     """The deliveries table alone: it polls itself while anything is still on its way."""
     invoice = get_invoice(number)
     return render_template("invoice/_deliveries.html", invoice=invoice, tz=current_merchant.timezone,
-                           deliveries=list(invoice.deliveries.order_by(Delivery.id)))
+                           deliveries=messages_of(invoice))
+
+
+def messages_of(invoice):
+    """The invoice's e-mails and SMS; its webhook events are in the owner's webhook log (their URL
+    may carry the merchant's own token, not for every role to read)."""
+    return list(invoice.deliveries.where(Delivery.channel != "webhook").order_by(Delivery.id))
 
 
 def respond(invoice, message, status=200, level="info"):

@@ -9,7 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import IntegerField
 from wtforms.validators import NumberRange, Optional
 
-from .. import htmx
+from .. import htmx, tasks
 from ..domain import lifecycle, roles, statements
 from ..domain.statement_format import StatementError
 from ..models import Statement
@@ -119,13 +119,13 @@ def match(statement_id, line_id):
         if not form.validate() or action not in DONE:
             raise statements.MatchRefused(_("Укажите номер счета цифрами."))
         if action == "confirm":
-            statements.confirm(line, actor())
+            tasks.send(statements.confirm(line, actor()))
         elif action == "reject":
             statements.reject(line, actor())
         elif form.number.data is None:
             raise statements.MatchRefused(_("Укажите номер счета."))
         else:
-            statements.match(current_merchant, line, form.number.data, actor())
+            tasks.send(statements.match(current_merchant, line, form.number.data, actor()))
     except (statements.MatchRefused, lifecycle.TransitionRefused) as exc:
         return _decided(statement, line, str(exc), "error")
     return _decided(statement, line, str(DONE[action]), "success")

@@ -44,7 +44,7 @@ def test_an_invoice_issued_through_the_api_is_the_invoice_the_page_makes(app, ap
     invoice = response.get_json()
     assert response.headers["Location"] == f"/api/v1/invoices/{invoice['number']}"
     assert invoice["status"] == "issued" and invoice["amount"] == "1500.00" and invoice["commission"] == "22.50"
-    assert invoice["payer"] == {"phone": "9026376577", "email": "payer@example.com"}
+    assert invoice["payer"] == {"phone": "+79026376577", "email": "payer@example.com"}
     assert invoice["requisites"]["account"] == "34234234" and invoice["comment"] == "За апрель"
     stored = invoices_of(app, merchant)[0]
     assert invoice["url"] == f"http://ckbiz.test/i/{stored.token}"

@@ -1,9 +1,11 @@
 """Shared pieces of the security suite: snapshots of the database and a second merchant."""
 import pytest
 
-from ckbiz.domain import api_keys, reminders
+from ckbiz.domain import api_keys, outbox, reminders
 from ckbiz.extensions import db
-from ckbiz.models import MODELS, Delivery, Invoice, InvoiceEvent, Merchant, Organisation, Service, UserSession
+from ckbiz.models import (
+    MODELS, Delivery, Invoice, InvoiceEvent, Merchant, Organisation, Service, UserSession, Webhook,
+)
 from conftest import AuthActions, csrf_token
 from factories import make_statement, other_merchant, user_with_phone
 
@@ -29,7 +31,15 @@ def route_values(app, merchant, invoice, phone):
                 "gateway": "demo", "payment": "demo_x", "filename": "ckbiz.css", "user_id": user.id,
                 "session_id": UserSession.get(UserSession.user == user.id).id,
                 "step_id": reminders.add_step(merchant, "after_issue", 24, "email").id,
-                "key_id": api_keys.create(merchant, "Магазин", "оператор")[0].id, **statement}
+                "key_id": api_keys.create(merchant, "Магазин", "оператор")[0].id,
+                "delivery_id": webhook_delivery(merchant).id, **statement}
+
+
+def webhook_delivery(merchant):
+    """A logged webhook event of the merchant's (its URL is loopback: a send is refused before any socket)."""
+    Webhook.get_or_create(merchant=merchant.id, defaults={"url": "http://127.0.0.1:9/hook"})
+    [row] = outbox.webhook(merchant.id, None, "ping")
+    return row
 
 
 def table_counts(app):

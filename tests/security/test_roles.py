@@ -25,6 +25,7 @@ EXPECTED = {
     "settings.index": OWNER, "settings.services": OWNER, "settings.rename": OWNER, "settings.new_service": OWNER,
     "settings.edit_service": OWNER, "reminders.index": OWNER, "reminders.remove": OWNER,
     "team.index": OWNER, "team.role": OWNER, "team.remove": OWNER,
+    "webhooks.index": OWNER, "webhooks.test": OWNER, "webhooks.retry": OWNER,
     "team.sessions_list": ALL, "team.end_session": ALL, "team.end_others": ALL,
     "api_keys.index": OWNER, "api_keys.revoke": OWNER,
     "auth.password": ALL,

@@ -65,7 +65,7 @@ def test_the_walk_covers_every_route_that_takes_an_id(app):
         "invoice.show", "invoice.deliveries_table", "invoice_document.pdf", "invoice.remind", "invoice.mark_paid",
         "invoice.cancel", "invoice.send", "invoice.repeat", "invoice.auto_remind", "settings.rename",
         "settings.edit_service", "reminders.remove", "team.role", "team.remove", "team.end_session",
-        "statements.show", "statements.match", "api_keys.revoke"}
+        "statements.show", "statements.match", "api_keys.revoke", "webhooks.retry"}
 
 
 def test_each_merchant_numbers_its_own_invoices_and_sees_only_its_own_number_one(app, merchant, victim, intruder):
