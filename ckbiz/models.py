@@ -294,7 +294,8 @@ class AutoReminder(BaseModel):
 class Payment(BaseModel):
     invoice = ForeignKeyField(Invoice, backref="payments", on_delete="CASCADE")
     gateway = CharField(max_length=32)
-    provider_payment_id = CharField()
+    provider_payment_id = CharField()  # ours, the provider's idempotency key / OrderId
+    provider_ref = CharField(default="")  # the provider's id for it; empty until it answered
     amount_kop = BigIntegerField()
     currency = CharField(max_length=3, default="RUB")
     status = CharField(max_length=16, default="pending")  # pending|succeeded|failed
@@ -303,7 +304,7 @@ class Payment(BaseModel):
     confirmed_at = DateTimeField(null=True)
 
     class Meta:
-        indexes = ((("gateway", "provider_payment_id"), True),)
+        indexes = ((("gateway", "provider_payment_id"), True), (("status", "created_at"), False))
 
 
 class PaymentNotification(BaseModel):
