@@ -42,6 +42,7 @@ class FakeProvider:
         self.script = []
         self.release = threading.Event()  # ends every hang at teardown
         self.lose_notifications = False  # the provider's notification never arrives
+        self.notification_delay = 0  # seconds the notification trails the payer's return
         self.notifications = []  # (url, body, answer status) the payment page sent
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.fake = self
@@ -76,6 +77,12 @@ class FakeProvider:
         """POST the notification as the provider's server would (unless it is to be lost)."""
         if self.lose_notifications or not url:
             return
+        if self.notification_delay:
+            threading.Timer(self.notification_delay, self._post_notification, (url, body)).start()
+        else:
+            self._post_notification(url, body)
+
+    def _post_notification(self, url, body):
         post = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                       headers={"Content-Type": "application/json"})
         try:
