@@ -73,6 +73,20 @@ class FakeProvider:
             return None
         return status, {"type": "error", "code": "internal_server_error", "description": "scripted"}
 
+    def payment_page(self, method, path):
+        """GET /<page>/<id>: the card page; POST …/pay or …/decline: the payer's choice. None elsewhere."""
+        parts = path.strip("/").split("/")
+        if len(parts) < 2 or parts[0] != self.page or parts[1] not in self.payments:
+            return None
+        payment = self.payments[parts[1]]
+        if method == "GET":
+            title = f"{self.title}: {self.amount_text(payment)}"
+            return 200, HTML, (f"<!doctype html><html lang='ru'><meta charset='utf-8'><title>{html.escape(title)}</title>"
+                               f"<h1>{html.escape(self.title)}</h1><p class='amount'>{html.escape(self.amount_text(payment))}</p>"
+                               f"<form method='post' action='{path}/pay'><button>Оплатить</button></form>"
+                               f"<form method='post' action='{path}/decline'><button>Отказаться</button></form></html>")
+        return self.finish(payment, self.outcomes[parts[2] == "pay"])
+
     def send_notification(self, url, body):
         """POST the notification as the provider's server would (unless it is to be lost)."""
         if self.lose_notifications or not url:
@@ -128,14 +142,6 @@ JSON = {"Content-Type": "application/json; charset=utf-8"}
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 
 
-def payment_page(title, amount_text, action):
-    """The provider's card page, reduced to the payer's two choices."""
-    return (f"<!doctype html><html lang='ru'><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<h1>{html.escape(title)}</h1><p class='amount'>{html.escape(amount_text)}</p>"
-            f"<form method='post' action='{action}/pay'><button>Оплатить</button></form>"
-            f"<form method='post' action='{action}/decline'><button>Отказаться</button></form></html>")
-
-
 def tbank_token(fields, password):
     """The fake's own reading of T-Bank's token rule (not ckbiz's function)."""
     values = {k: v for k, v in fields.items() if k != "Token" and not isinstance(v, (dict, list))}
@@ -147,6 +153,13 @@ def tbank_token(fields, password):
 
 class FakeTBank(FakeProvider):
     """T-Bank's acquiring API v2 and its payment form."""
+
+    page, title = "new", "Т-Банк: оплата заказа"
+    outcomes = {True: "CONFIRMED", False: "REJECTED"}
+
+    @staticmethod
+    def amount_text(payment):
+        return f"{payment['Amount'] // 100}.{payment['Amount'] % 100:02d} RUB"
 
     def __init__(self):
         super().__init__()
@@ -166,14 +179,7 @@ class FakeTBank(FakeProvider):
             if data.get("TerminalKey") != TERMINAL_KEY or data.get("Token") != tbank_token(data, TBANK_PASSWORD):
                 return 200, JSON, {"Success": False, "ErrorCode": "204", "Message": "Неверный токен"}
             return 200, JSON, getattr(self, path[4:].lower())(data)
-        parts = path.strip("/").split("/")
-        if parts[0] == "new" and parts[1] in self.payments:
-            payment = self.payments[parts[1]]
-            if method == "GET":
-                return 200, HTML, payment_page("Т-Банк: оплата заказа", f"{payment['Amount'] / 100:.2f} RUB",
-                                               f"/new/{parts[1]}")
-            return self.finish(payment, "CONFIRMED" if parts[2] == "pay" else "REJECTED")
-        return 404, JSON, {"Success": False, "ErrorCode": "404"}
+        return self.payment_page(method, path) or (404, JSON, {"Success": False, "ErrorCode": "404"})
 
     def init(self, data):
         same = [p for p in self.payments.values() if p["OrderId"] == data["OrderId"]]
@@ -215,6 +221,13 @@ class FakeTBank(FakeProvider):
 class FakeYooKassa(FakeProvider):
     """ЮKassa's API v3 and its payment page."""
 
+    page, title = "checkout", "ЮKassa: оплата"
+    outcomes = {True: "succeeded", False: "canceled"}
+
+    @staticmethod
+    def amount_text(payment):
+        return f"{payment['amount']['value']} ₽"
+
     def __init__(self, notify_url=None):
         super().__init__()
         self.api_url = self.url + "/v3"
@@ -241,14 +254,7 @@ class FakeYooKassa(FakeProvider):
             if method == "GET" and path.startswith("/v3/payments/") and payment:
                 return 200, JSON, payment
             return 404, JSON, {"type": "error", "code": "not_found"}
-        parts = path.strip("/").split("/")
-        if parts[0] == "checkout" and parts[1] in self.payments:
-            payment = self.payments[parts[1]]
-            if method == "GET":
-                return 200, HTML, payment_page("ЮKassa: оплата", f"{payment['amount']['value']} ₽",
-                                               f"/checkout/{parts[1]}")
-            return self.finish(payment, "succeeded" if parts[2] == "pay" else "canceled")
-        return 404, JSON, {"type": "error", "code": "not_found"}
+        return self.payment_page(method, path) or (404, JSON, {"type": "error", "code": "not_found"})
 
     def create(self, key, data):
         if not key:
