@@ -55,7 +55,8 @@ def defaults(instance_path):
         # Where the pay form may lead (CSP form-action) besides our origin and the API URL's;
         # None: the configured provider's own payment page.
         "PAYMENT_FORM_ORIGINS": None,
-        "RECONCILE_AFTER_MINUTES": 5,  # a payment pending this long is looked up at its provider
+        "RECONCILE_AFTER_MINUTES": 5,
+        "SBP": False,  # true: «Оплатить через СБП» where the provider offers it (ЮKassa)  # a payment pending this long is looked up at its provider
         "YOOKASSA_SHOP_ID": "",
         "YOOKASSA_SECRET_KEY": "",
         "YOOKASSA_API_URL": "https://api.yookassa.ru/v3",

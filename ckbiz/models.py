@@ -296,6 +296,7 @@ class Payment(BaseModel):
     gateway = CharField(max_length=32)
     provider_payment_id = CharField()  # ours, the provider's idempotency key / OrderId
     provider_ref = CharField(default="")  # the provider's id for it; empty until it answered
+    method = CharField(max_length=8, default="card")  # card | sbp
     amount_kop = BigIntegerField()
     currency = CharField(max_length=3, default="RUB")
     status = CharField(max_length=16, default="pending")  # pending|succeeded|failed

@@ -353,3 +353,32 @@ def test_only_the_payer_page_may_lead_to_the_provider(app, client, merchant, tba
     app.config["PAYMENT_FORM_ORIGINS"] = ["https://pay.example.net/some/path"]
     policy = client.get(f"/i/{invoice.token}").headers["Content-Security-Policy"]
     assert policy.endswith(f"form-action 'self' https://pay.example.net {tbank.url}")
+
+
+# --- СБП ----------------------------------------------------------------------------------------
+
+def test_sbp_button_with_yookassa_starts_an_sbp_payment(app, client, merchant, yookassa):
+    invoice = make_invoice(app, merchant)
+    assert "Оплатить через СБП" not in client.get(f"/i/{invoice.token}").get_data(as_text=True)
+    sbp = {"csrf_token": csrf_token(client, f"/i/{invoice.token}"), "method": "sbp"}
+    assert client.post(f"/i/{invoice.token}/pay", data=sbp).status_code == 400  # SBP is off
+    assert not yookassa.requests
+
+    app.config["SBP"] = True
+    html = client.get(f"/i/{invoice.token}").get_data(as_text=True)
+    assert "Оплатить через СБП" in html and PAY_BUTTON in html and "Оплата переводом по QR-коду" in html
+    assert client.post(f"/i/{invoice.token}/pay", data=sbp).status_code == 303
+    assert click_pay(client, invoice).status_code == 303
+    sbp_create, card_create = yookassa.api_requests("/v3/payments")
+    assert sbp_create["json"]["payment_method_data"] == {"type": "sbp"}
+    assert "payment_method_data" not in card_create["json"]
+    assert [p.method for p in payments(app, invoice)] == ["sbp", "card"]
+
+
+def test_sbp_is_offered_only_where_the_provider_offers_it(app, client, merchant, tbank):
+    app.config["SBP"] = True
+    invoice = make_invoice(app, merchant)
+    assert "Оплатить через СБП" not in client.get(f"/i/{invoice.token}").get_data(as_text=True)
+    sbp = {"csrf_token": csrf_token(client, f"/i/{invoice.token}"), "method": "sbp"}
+    assert client.post(f"/i/{invoice.token}/pay", data=sbp).status_code == 400
+    assert not tbank.requests and not payments(app, invoice)

@@ -32,7 +32,7 @@ class ProviderUnavailable(Exception):
     """The provider did not start the payment; the invoice stays payable, the message says so."""
 
 
-def start(invoice):
+def start(invoice, method="card"):
     """A pending payment of amount + commission, started at the gateway; returns (payment, URL).
 
     Each click is a payment row of its own, except after a provider that may have acted
@@ -42,8 +42,8 @@ def start(invoice):
     if not payable(invoice):
         raise PaymentRefused(_("Этот счет уже нельзя оплатить."))
     gateway = gateways.current()
-    payment = _unanswered(invoice, gateway.name) or Payment.create(
-        invoice=invoice, gateway=gateway.name, provider_payment_id=gateway.new_payment_id(),
+    payment = _unanswered(invoice, gateway.name, method) or Payment.create(
+        invoice=invoice, gateway=gateway.name, method=method, provider_payment_id=gateway.new_payment_id(),
         amount_kop=invoice.amount_kop + invoice.commission_kop, currency="RUB")
     try:
         started = gateway.start(invoice, payment)
@@ -57,10 +57,12 @@ def start(invoice):
     return payment, started.url
 
 
-def _unanswered(invoice, gateway_name):
-    """The invoice's latest pending payment whose start the provider never answered, if recent."""
+def _unanswered(invoice, gateway_name, method):
+    """The invoice's latest pending payment whose start the provider never answered, if recent
+    (and of the same method: the same key with another request is an error at the provider)."""
     return (Payment.select()
-            .where(Payment.invoice == invoice.id, Payment.gateway == gateway_name, Payment.status == "pending",
+            .where(Payment.invoice == invoice.id, Payment.gateway == gateway_name, Payment.method == method,
+                   Payment.status == "pending",
                    Payment.provider_ref == "", Payment.created_at > utcnow() - KEY_REUSE_WINDOW)
             .order_by(Payment.id.desc()).first())
 

@@ -2,6 +2,7 @@
 
 A gateway module defines a class with:
 - name: the URL segment of its callback (/payments/<name>/callback), kept on each payment row;
+- sbp: whether it can take a payment through СБП (payment.method == "sbp");
 - form_origins, api_url_key: where its pay form leads (the default PAYMENT_FORM_ORIGINS and the
   config key of its API URL, whose origin serves its payment page too), for the CSP;
 - new_payment_id() -> our id for the payment: the provider's idempotency key or order id;
@@ -34,6 +35,11 @@ def by_name(name):
     if name not in GATEWAYS:
         raise LookupError(name)
     return GATEWAYS[name]()
+
+
+def methods():
+    """How a payer may pay now: "card", and "sbp" with SBP=true and a provider that offers it."""
+    return ["card", "sbp"] if current_app.config["SBP"] and current().sbp else ["card"]
 
 
 def form_origins():

@@ -46,6 +46,7 @@ class DemoGateway:
     """Test mode: no money moves."""
 
     name = "demo"
+    sbp = False
     form_origins = ()
     api_url_key = None
 

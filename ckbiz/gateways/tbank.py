@@ -44,6 +44,7 @@ class TBankGateway:
     """The operator's T-Bank terminal."""
 
     name = "tbank"
+    sbp = False  # T-Bank's СБП is a QR of its own (GetQr), not a payment page: not wired up
     form_origins = ("https://securepay.tinkoff.ru",)
     api_url_key = "TBANK_API_URL"
     new_payment_id = staticmethod(new_payment_id)

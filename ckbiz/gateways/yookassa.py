@@ -23,13 +23,19 @@ class YooKassaGateway:
     """The operator's ЮKassa shop."""
 
     name = "yookassa"
+    sbp = True
     form_origins = ("https://yoomoney.ru",)
     api_url_key = "YOOKASSA_API_URL"
     new_payment_id = staticmethod(new_payment_id)
 
     def start(self, invoice, payment):
-        """POST /payments with Idempotence-Key = our payment id; the payer goes to confirmation_url."""
+        """POST /payments with Idempotence-Key = our payment id; the payer goes to confirmation_url.
+
+        A СБП payment names its method, so ЮKassa's page shows the bank choice and the QR.
+        """
+        method = {"payment_method_data": {"type": "sbp"}} if payment.method == "sbp" else {}
         data = self._call("POST", "/payments", headers={"Idempotence-Key": payment.provider_payment_id}, json={
+            **method,
             "amount": {"value": rubles(payment.amount_kop), "currency": payment.currency},
             "capture": True,
             "confirmation": {"type": "redirect", "return_url": public_url("payer.show", token=invoice.token)},

@@ -3,7 +3,7 @@ payment QR, the card payment's start, and the demo gateway's test-mode card form
 import io
 import re
 
-from flask import Blueprint, Response, abort, redirect, render_template, send_file, session, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -49,6 +49,7 @@ def payer_page(invoice, status=200, error=None):
     """
     can_pay = payable(invoice)
     html = render_template("payer/show.html", payable=can_pay, processing=can_pay and cards.in_flight(invoice),
+                           methods=gateways.methods(),
                            error=error, status_id=STATUS_ID, **invoice_context(invoice))
     return html, status, {**NO_INDEX, "Content-Security-Policy": csp(gateways.form_origins())}
 
@@ -80,8 +81,11 @@ def show(token):
 def pay(token):
     """«Оплатить банковской картой»: start a payment and go to the gateway's card form."""
     invoice = get_invoice_by_token(token)
+    method = request.form.get("method", "card")
+    if method not in gateways.methods():
+        abort(400)
     try:
-        _, url = cards.start(invoice)
+        _, url = cards.start(invoice, method)
     except cards.PaymentRefused:
         return payer_page(invoice, 409)
     except cards.ProviderUnavailable as exc:
