@@ -297,6 +297,10 @@ class Payment(BaseModel):
     provider_payment_id = CharField()  # ours, the provider's idempotency key / OrderId
     provider_ref = CharField(default="")  # the provider's id for it; empty until it answered
     method = CharField(max_length=8, default="card")  # card | sbp
+    # "" → refunding (claimed: the provider is being asked) → refunded; a refunding whose
+    # provider never answered may be asked again, with the same idempotency key.
+    refund_state = CharField(max_length=10, default="")
+    refund_started_at = DateTimeField(null=True)
     amount_kop = BigIntegerField()
     currency = CharField(max_length=3, default="RUB")
     status = CharField(max_length=16, default="pending")  # pending|succeeded|failed

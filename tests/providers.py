@@ -200,6 +200,16 @@ class FakeTBank(FakeProvider):
                 "Status": payment["Status"], "PaymentId": payment["PaymentId"], "OrderId": payment["OrderId"],
                 "Amount": payment["Amount"]}
 
+    def cancel(self, data):
+        """A whole-amount Cancel of a CONFIRMED payment is a refund; of anything else, an error."""
+        payment = self.payments.get(str(data.get("PaymentId")))
+        if payment is None or payment["Status"] != "CONFIRMED" or data.get("Amount") != payment["Amount"]:
+            return {"Success": False, "ErrorCode": "7", "Message": "Неверный статус транзакции"}
+        payment["Status"] = "REFUNDED"
+        return {"Success": True, "ErrorCode": "0", "TerminalKey": TERMINAL_KEY, "Status": "REFUNDED",
+                "PaymentId": payment["PaymentId"], "OrderId": payment["OrderId"], "OriginalAmount": payment["Amount"],
+                "NewAmount": 0}
+
     def notification(self, payment_id, status=None, password=TBANK_PASSWORD, **changes):
         """The signed notification T-Bank posts for a payment (its current status unless told)."""
         payment = self.payments[payment_id]
@@ -250,6 +260,8 @@ class FakeYooKassa(FakeProvider):
                 return 401, JSON, {"type": "error", "code": "invalid_credentials"}
             if method == "POST" and path == "/v3/payments":
                 return self.create(headers.get("Idempotence-Key"), data)
+            if method == "POST" and path == "/v3/refunds":
+                return self.refund(headers.get("Idempotence-Key"), data)
             payment = self.payments.get(path.rsplit("/", 1)[1])
             if method == "GET" and path.startswith("/v3/payments/") and payment:
                 return 200, JSON, payment
@@ -272,6 +284,21 @@ class FakeYooKassa(FakeProvider):
         self.payments[payment_id] = payment
         self.keys[key] = json.loads(json.dumps(payment))
         return 200, JSON, payment
+
+    def refund(self, key, data):
+        """POST /refunds: the same key replays the first answer; a refunded payment is refunded no more."""
+        if not key:
+            return 400, JSON, {"type": "error", "code": "invalid_request", "parameter": "Idempotence-Key"}
+        if key in self.keys:
+            return 200, JSON, self.keys[key]
+        payment = self.payments.get(data.get("payment_id"))
+        if payment is None or payment["status"] != "succeeded" or payment.get("refunded_amount"):
+            return 400, JSON, {"type": "error", "code": "invalid_request", "description": "payment is not refundable"}
+        payment["refunded_amount"] = data["amount"]
+        refund = {"id": str(uuid.uuid4()), "payment_id": payment["id"], "status": "succeeded",
+                  "amount": data["amount"], "created_at": payment["created_at"]}
+        self.keys[key] = refund
+        return 200, JSON, refund
 
     def notification(self, payment_id, event=None, **changes):
         """The notification ЮKassa posts: the payment object as it is now (or as forged)."""

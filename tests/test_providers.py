@@ -11,30 +11,11 @@ from ckbiz.gateways.tbank import token
 from ckbiz.models import Invoice, InvoiceEvent, Payment
 from conftest import csrf_token
 from factories import make_invoice
-from providers import SHOP_ID, TBANK_PASSWORD, TERMINAL_KEY, YOOKASSA_SECRET, FakeTBank, FakeYooKassa, running
+from providers import TBANK_PASSWORD
 
 PAY_BUTTON = "Оплатить банковской картой"
 PROCESSING = "Платеж обрабатывается"
 PROVIDER_DOWN = "Банк сейчас не отвечает, деньги не списаны"
-
-
-@pytest.fixture
-def tbank(app):
-    with running(FakeTBank) as fake:
-        fake.lose_notifications = True  # the test client posts them: the fake cannot reach it
-        app.config.update(PAYMENT_GATEWAY="tbank", TBANK_API_URL=fake.api_url, TBANK_TERMINAL_KEY=TERMINAL_KEY,
-                          TBANK_PASSWORD=TBANK_PASSWORD, PAYMENT_TIMEOUT=1)
-        yield fake
-
-
-@pytest.fixture
-def yookassa(app):
-    with running(FakeYooKassa) as fake:
-        fake.lose_notifications = True
-        app.config.update(PAYMENT_GATEWAY="yookassa", YOOKASSA_API_URL=fake.api_url, YOOKASSA_SHOP_ID=SHOP_ID,
-                          YOOKASSA_SECRET_KEY=YOOKASSA_SECRET, YOOKASSA_NOTIFY_IPS=["127.0.0.1/32"],
-                          PAYMENT_TIMEOUT=1)
-        yield fake
 
 
 def click_pay(client, invoice):

@@ -11,6 +11,8 @@ A gateway module defines a class with:
 - notification(request) -> base.Notification, or None for an event about no payment, raising
   base.NotificationError for anything not proven to come from the gateway;
 - lookup(payment) -> the Notification the provider would send now, or None when it cannot tell;
+- refund(payment) -> None once the provider has taken the return of the whole payment, raising
+  base.ProviderError otherwise; asked again only with the same idempotency key;
 - reply(outcome) -> the answer the provider expects to a notification it may stop resending.
 Adding a provider is one module here plus a line in GATEWAYS.
 """

@@ -55,6 +55,9 @@ class DemoGateway:
         return Started(payment.provider_payment_id,
                        url_for("payer.demo_card", payment=payment.provider_payment_id))
 
+    def refund(self, payment):
+        """No money moved, so the return is only recorded."""
+
     def lookup(self, payment):
         """Nobody to ask: the demo card form always sends its notification."""
         return None

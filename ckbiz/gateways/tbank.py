@@ -68,6 +68,11 @@ class TBankGateway:
             raise ProviderError("GetState: the answer is about another order", unknown=False)
         return self._notice(data)
 
+    def refund(self, payment):
+        """Cancel of the whole amount: T-Bank refunds a CONFIRMED payment, and a second Cancel of a
+        refunded one is an error, never a second refund."""
+        self._call("Cancel", {"PaymentId": payment.provider_ref, "Amount": payment.amount_kop})
+
     def notification(self, req=None):
         """A notification signed with our terminal's password; NotificationError otherwise."""
         data = (req or request).get_json(silent=True)

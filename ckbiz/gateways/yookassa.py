@@ -51,6 +51,14 @@ class YooKassaGateway:
         """GET /payments/{id} as a notification would tell it."""
         return self._fetch(payment.provider_ref)
 
+    def refund(self, payment):
+        """POST /refunds of the whole amount; the key makes a repeated request the same refund."""
+        data = self._call("POST", "/refunds", headers={"Idempotence-Key": "refund_" + payment.provider_payment_id},
+                          json={"payment_id": payment.provider_ref,
+                                "amount": {"value": rubles(payment.amount_kop), "currency": payment.currency}})
+        if data.get("status") == "canceled":
+            raise ProviderError("POST /refunds: canceled", unknown=False)
+
     def notification(self, req=None):
         """The payment the notification names, as ЮKassa itself describes it when asked.
 
