@@ -14,7 +14,7 @@ STRING_KEYS = (
     "PAYMENT_GATEWAY", "DEFAULT_TIMEZONE", "REGISTRATION", "MERCHANT_SERVICES",
     "OPERATOR_NAME", "SUPPORT_EMAIL", "SUPPORT_PHONE", "OPERATOR_INN",
     "YOOKASSA_SHOP_ID", "YOOKASSA_SECRET_KEY", "YOOKASSA_API_URL",
-    "TBANK_TERMINAL_KEY", "TBANK_PASSWORD", "TBANK_API_URL",
+    "TBANK_TERMINAL_KEY", "TBANK_PASSWORD", "TBANK_API_URL", "RECEIPT_AGENT", "OPERATOR_TAX_SYSTEM",
 )
 # ЮKassa's published notification senders (https://yookassa.ru/developers/using-api/webhooks).
 YOOKASSA_NETWORKS = ["185.71.76.0/27", "185.71.77.0/27", "77.75.153.0/25", "77.75.156.11/32",
@@ -56,7 +56,10 @@ def defaults(instance_path):
         # None: the configured provider's own payment page.
         "PAYMENT_FORM_ORIGINS": None,
         "RECONCILE_AFTER_MINUTES": 5,
-        "SBP": False,  # true: «Оплатить через СБП» where the provider offers it (ЮKassa)  # a payment pending this long is looked up at its provider
+        "SBP": False,
+        "RECEIPTS": False,  # true: 54-ФЗ receipt data with every card payment
+        "RECEIPT_AGENT": "none",  # payment_agent: each receipt item names its supplier (the payee)
+        "OPERATOR_TAX_SYSTEM": "osn",  # the operator's, on receipts as payment agent  # true: «Оплатить через СБП» where the provider offers it (ЮKassa)  # a payment pending this long is looked up at its provider
         "YOOKASSA_SHOP_ID": "",
         "YOOKASSA_SECRET_KEY": "",
         "YOOKASSA_API_URL": "https://api.yookassa.ru/v3",

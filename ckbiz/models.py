@@ -49,6 +49,7 @@ class Merchant(BaseModel):
     copy_invoices = BooleanField(default=False)
     copy_email = CharField(null=True)
     attach_pdf = BooleanField(default=False)  # «Прикладывать PDF к письму»
+    tax_system = CharField(max_length=20, default="")  # «Система налогообложения»; "": ОСН
     # The number of the merchant's latest invoice: each merchant numbers its own 1, 2, 3 …
     last_invoice_number = BigIntegerField(default=0)
     created_at = DateTimeField(default=utcnow)

@@ -26,6 +26,7 @@ import urllib.request
 import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 TERMINAL_KEY = "1700000000000DEMO"
@@ -182,6 +183,10 @@ class FakeTBank(FakeProvider):
         return self.payment_page(method, path) or (404, JSON, {"Success": False, "ErrorCode": "404"})
 
     def init(self, data):
+        receipt = data.get("Receipt")
+        if receipt and sum(item["Amount"] for item in receipt["Items"]) != data["Amount"]:
+            # "Amount … должен быть равен сумме всех параметров Amount, переданных в объекте Items"
+            return {"Success": False, "ErrorCode": "308", "Message": "Неверная сумма в чеке"}
         same = [p for p in self.payments.values() if p["OrderId"] == data["OrderId"]]
         payment = same[0] if same else {
             "PaymentId": str(next(self.ids)), "OrderId": data["OrderId"], "Amount": data["Amount"],
@@ -273,6 +278,10 @@ class FakeYooKassa(FakeProvider):
             return 400, JSON, {"type": "error", "code": "invalid_request", "parameter": "Idempotence-Key"}
         if key in self.keys:
             return 200, JSON, self.keys[key]
+        receipt = data.get("receipt")
+        if receipt and sum(Decimal(i["amount"]["value"]) * Decimal(i["quantity"]) for i in receipt["items"]) \
+                != Decimal(data["amount"]["value"]):
+            return 400, JSON, {"type": "error", "code": "invalid_request", "parameter": "receipt"}
         payment_id = str(uuid.uuid4())
         payment = {
             "id": payment_id, "status": "pending", "paid": False, "amount": data["amount"],

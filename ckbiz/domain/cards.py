@@ -14,7 +14,7 @@ from ..database import utcnow
 from ..extensions import db
 from ..gateways.base import NotificationError, ProviderError
 from ..models import Invoice, InvoiceEvent, Merchant, Payment, PaymentNotification
-from . import outbox
+from . import outbox, receipts
 from .lifecycle import bulk_move, payable
 
 
@@ -46,7 +46,7 @@ def start(invoice, method="card"):
         invoice=invoice, gateway=gateway.name, method=method, provider_payment_id=gateway.new_payment_id(),
         amount_kop=invoice.amount_kop + invoice.commission_kop, currency="RUB")
     try:
-        started = gateway.start(invoice, payment)
+        started = gateway.start(invoice, payment, receipts.for_payment(invoice))
     except ProviderError as exc:
         current_app.logger.warning("payment %s not started at %s: %s", payment.id, gateway.name, exc)
         if not exc.unknown:  # refused for good: the next click starts afresh

@@ -6,8 +6,9 @@ A gateway module defines a class with:
 - form_origins, api_url_key: where its pay form leads (the default PAYMENT_FORM_ORIGINS and the
   config key of its API URL, whose origin serves its payment page too), for the CSP;
 - new_payment_id() -> our id for the payment: the provider's idempotency key or order id;
-- start(invoice, payment) -> base.Started (the provider's id, the URL the payer is sent to),
-  raising base.ProviderError when the provider cannot be asked or refuses;
+- start(invoice, payment, receipt) -> base.Started (the provider's id, the URL the payer is sent
+  to), raising base.ProviderError when the provider cannot be asked or refuses; `receipt` is a
+  base.Receipt to send with the payment (54-ФЗ), or None;
 - notification(request) -> base.Notification, or None for an event about no payment, raising
   base.NotificationError for anything not proven to come from the gateway;
 - lookup(payment) -> the Notification the provider would send now, or None when it cannot tell;

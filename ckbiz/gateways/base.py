@@ -27,6 +27,28 @@ class ProviderError(Exception):
 
 
 @dataclass(frozen=True)
+class ReceiptItem:
+    """One line of a 54-ФЗ receipt: a service paid in full."""
+
+    name: str
+    quantity: Decimal
+    price_kop: int
+    amount_kop: int  # quantity × price, exactly
+    vat: str  # domain.positions.VAT_RATES
+    supplier: tuple | None  # (name, ИНН) of the payee when the operator acts as payment agent
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a provider needs to send the payer a 54-ФЗ receipt; its items add up to the charge."""
+
+    email: str | None
+    phone: str | None  # 9XXXXXXXXX, when there is no e-mail
+    tax_system: str  # osn | usn_income | usn_income_outcome | esn | patent
+    items: tuple
+
+
+@dataclass(frozen=True)
 class Started:
     """A payment created at the provider: its own id for it, and where the payer goes."""
 

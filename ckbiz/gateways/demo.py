@@ -50,8 +50,8 @@ class DemoGateway:
     form_origins = ()
     api_url_key = None
 
-    def start(self, invoice, payment):
-        """Our own card form."""
+    def start(self, invoice, payment, receipt=None):
+        """Our own card form (no money, so no receipt)."""
         return Started(payment.provider_payment_id,
                        url_for("payer.demo_card", payment=payment.provider_payment_id))
 
