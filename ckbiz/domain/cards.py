@@ -21,6 +21,7 @@ from .lifecycle import bulk_move, payable
 # A payment is looked up at its provider only this long: ЮKassa keeps an idempotency key a
 # day, a T-Bank payment form lives a day, so an older pending payment was never paid.
 RECONCILE_WINDOW = timedelta(days=2)
+# ЮKassa replays an idempotency key's first answer for 24 hours: a retry well inside that.
 KEY_REUSE_WINDOW = timedelta(hours=12)
 
 
