@@ -13,7 +13,12 @@ STRING_KEYS = (
     "SMS_BACKEND", "SMS_API_KEY", "SMS_LOGIN", "SMS_PASSWORD", "SMS_SENDER", "SMS_API_URL",
     "PAYMENT_GATEWAY", "DEFAULT_TIMEZONE", "REGISTRATION", "MERCHANT_SERVICES",
     "OPERATOR_NAME", "SUPPORT_EMAIL", "SUPPORT_PHONE", "OPERATOR_INN",
+    "YOOKASSA_SHOP_ID", "YOOKASSA_SECRET_KEY", "YOOKASSA_API_URL",
+    "TBANK_TERMINAL_KEY", "TBANK_PASSWORD", "TBANK_API_URL", "RECEIPT_AGENT", "OPERATOR_TAX_SYSTEM",
 )
+# ЮKassa's published notification senders (https://yookassa.ru/developers/using-api/webhooks).
+YOOKASSA_NETWORKS = ["185.71.76.0/27", "185.71.77.0/27", "77.75.153.0/25", "77.75.156.11/32",
+                     "77.75.156.35/32", "77.75.154.128/25", "2a02:5180::/32"]
 GENERATED_SECRETS = ("SECRET_KEY", "PAYMENT_SECRET")
 
 
@@ -48,6 +53,22 @@ def defaults(instance_path):
         "WEBHOOK_TIMEOUT": 5,  # seconds for each step of one webhook attempt
         "WEBHOOK_ALLOW_PRIVATE": False,  # true: webhooks may go to loopback and private addresses
         "PAYMENT_GATEWAY": "demo",
+        "PAYMENT_TIMEOUT": 10,  # seconds for each provider call; no hidden retries
+        # Where the pay form may lead (CSP form-action) besides our origin and the API URL's;
+        # None: the configured provider's own payment page.
+        "PAYMENT_FORM_ORIGINS": None,
+        "RECONCILE_AFTER_MINUTES": 5,
+        "SBP": False,
+        "RECEIPTS": False,  # true: 54-ФЗ receipt data with every card payment
+        "RECEIPT_AGENT": "none",  # payment_agent: each receipt item names its supplier (the payee)
+        "OPERATOR_TAX_SYSTEM": "osn",  # the operator's, on receipts as payment agent  # true: «Оплатить через СБП» where the provider offers it (ЮKassa)  # a payment pending this long is looked up at its provider
+        "YOOKASSA_SHOP_ID": "",
+        "YOOKASSA_SECRET_KEY": "",
+        "YOOKASSA_API_URL": "https://api.yookassa.ru/v3",
+        "YOOKASSA_NOTIFY_IPS": YOOKASSA_NETWORKS,
+        "TBANK_TERMINAL_KEY": "",
+        "TBANK_PASSWORD": "",
+        "TBANK_API_URL": "https://securepay.tinkoff.ru/v2",
         "SETTLEMENT_DELAY_MINUTES": 1440,
         "DEFAULT_VALIDITY_HOURS": 72,
         "MAX_VALIDITY_HOURS": 2160,

@@ -49,6 +49,7 @@ class Merchant(BaseModel):
     copy_invoices = BooleanField(default=False)
     copy_email = CharField(null=True)
     attach_pdf = BooleanField(default=False)  # «Прикладывать PDF к письму»
+    tax_system = CharField(max_length=20, default="")  # «Система налогообложения»; "": ОСН
     # The number of the merchant's latest invoice: each merchant numbers its own 1, 2, 3 …
     last_invoice_number = BigIntegerField(default=0)
     created_at = DateTimeField(default=utcnow)
@@ -316,7 +317,13 @@ class AutoReminder(BaseModel):
 class Payment(BaseModel):
     invoice = ForeignKeyField(Invoice, backref="payments", on_delete="CASCADE")
     gateway = CharField(max_length=32)
-    provider_payment_id = CharField()
+    provider_payment_id = CharField()  # ours, the provider's idempotency key / OrderId
+    provider_ref = CharField(default="")  # the provider's id for it; empty until it answered
+    method = CharField(max_length=8, default="card")  # card | sbp
+    # "" → refunding (claimed: the provider is being asked) → refunded; a refunding whose
+    # provider never answered may be asked again, with the same idempotency key.
+    refund_state = CharField(max_length=10, default="")
+    refund_started_at = DateTimeField(null=True)
     amount_kop = BigIntegerField()
     currency = CharField(max_length=3, default="RUB")
     status = CharField(max_length=16, default="pending")  # pending|succeeded|failed
@@ -325,7 +332,7 @@ class Payment(BaseModel):
     confirmed_at = DateTimeField(null=True)
 
     class Meta:
-        indexes = ((("gateway", "provider_payment_id"), True),)
+        indexes = ((("gateway", "provider_payment_id"), True), (("status", "created_at"), False))
 
 
 class PaymentNotification(BaseModel):

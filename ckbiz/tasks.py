@@ -121,6 +121,17 @@ def send_reminders(now=None):
     return len(rows)
 
 
+@huey.periodic_task(crontab(minute="*"))
+@huey.lock_task("reconcile-payments")
+def reconcile_payments(now=None):
+    """Every minute: payments pending too long are looked up at their own provider (a lost
+    notification); how many changed."""
+    with task_scope():
+        changed, rows = cards.reconcile(now)
+    send(rows)
+    return changed
+
+
 @huey.task(retries=8, retry_delay=5)
 def notify_demo_payment(provider_payment_id, status):
     """The demo gateway's signed notification, posted to our callback like a real gateway's."""
@@ -128,6 +139,7 @@ def notify_demo_payment(provider_payment_id, status):
         return demo.send_notification(provider_payment_id, status)
 
 
-JOBS = {"sweep": sweep_deliveries, "expire": expire_invoices, "settle": settle_payments, "remind": send_reminders}
+JOBS = {"sweep": sweep_deliveries, "expire": expire_invoices, "settle": settle_payments, "remind": send_reminders,
+        "reconcile": reconcile_payments}
 # The jobs that can run as if at another moment (`jobs run NAME --now ISO-TIME`).
-TIMED_JOBS = ("expire", "settle", "remind")
+TIMED_JOBS = ("expire", "settle", "remind", "reconcile")

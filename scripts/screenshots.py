@@ -254,6 +254,11 @@ def payer(browser, base, out, tmp):
     page.screenshot(path=f"{out}/payer-page.png", full_page=True)
     page.click("text=Оплатить банковской картой")
     page.wait_for_url("**/pay/demo/**")
+    page.goto(link)  # back from the card page unpaid: «Платеж обрабатывается», the button stays
+    page.wait_for_selector("#payment-status")
+    page.screenshot(path=f"{out}/payer-processing.png", full_page=True)
+    page.click("text=Оплатить банковской картой")
+    page.wait_for_url("**/pay/demo/**")
     page.fill("#number", "4242 4242 4242 4242")
     page.fill("#expiry", "12/30")
     page.fill("#cvc", "123")

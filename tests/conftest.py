@@ -14,6 +14,7 @@ os.environ.setdefault("CKBIZ_INSTANCE_PATH", tempfile.mkdtemp(prefix="ckbiz-test
 
 import pytest  # noqa: E402
 import sms_gateway  # noqa: E402
+from providers import SHOP_ID, TBANK_PASSWORD, TERMINAL_KEY, YOOKASSA_SECRET, FakeTBank, FakeYooKassa, running  # noqa: E402
 
 from ckbiz import create_app, database  # noqa: E402
 from ckbiz.domain import guards  # noqa: E402
@@ -237,3 +238,24 @@ def smtp(app):
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_TIMEOUT=2)
     yield recorder
     recorder.controller.stop()  # a test may have restarted it
+
+
+@pytest.fixture
+def tbank(app):
+    """A fake T-Bank on loopback, and the app configured to pay through it."""
+    with running(FakeTBank) as fake:
+        fake.lose_notifications = True  # the test client posts them: the fake cannot reach it
+        app.config.update(PAYMENT_GATEWAY="tbank", TBANK_API_URL=fake.api_url, TBANK_TERMINAL_KEY=TERMINAL_KEY,
+                          TBANK_PASSWORD=TBANK_PASSWORD, PAYMENT_TIMEOUT=1)
+        yield fake
+
+
+@pytest.fixture
+def yookassa(app):
+    """A fake ЮKassa on loopback, and the app configured to pay through it (notifications from 127.0.0.1)."""
+    with running(FakeYooKassa) as fake:
+        fake.lose_notifications = True
+        app.config.update(PAYMENT_GATEWAY="yookassa", YOOKASSA_API_URL=fake.api_url, YOOKASSA_SHOP_ID=SHOP_ID,
+                          YOOKASSA_SECRET_KEY=YOOKASSA_SECRET, YOOKASSA_NOTIFY_IPS=["127.0.0.1/32"],
+                          PAYMENT_TIMEOUT=1)
+        yield fake

@@ -12,34 +12,79 @@ from peewee import IntegrityError
 from .. import gateways
 from ..database import utcnow
 from ..extensions import db
-from ..gateways.base import NotificationError
+from ..gateways.base import NotificationError, ProviderError
 from ..models import Invoice, InvoiceEvent, Merchant, Payment, PaymentNotification
-from . import outbox
+from . import outbox, receipts
 from .lifecycle import bulk_move, payable
+
+
+# A payment is looked up at its provider only this long: ЮKassa keeps an idempotency key a
+# day, a T-Bank payment form lives a day, so an older pending payment was never paid.
+RECONCILE_WINDOW = timedelta(days=2)
+# ЮKassa replays an idempotency key's first answer for 24 hours: a retry well inside that.
+KEY_REUSE_WINDOW = timedelta(hours=12)
 
 
 class PaymentRefused(Exception):
     """The payer cannot pay this invoice now; the message says why."""
 
 
-def start(invoice):
-    """Create a pending payment of amount + commission; returns (payment, gateway URL)."""
+class ProviderUnavailable(Exception):
+    """The provider did not start the payment; the invoice stays payable, the message says so."""
+
+
+def start(invoice, method="card"):
+    """A pending payment of amount + commission, started at the gateway; returns (payment, URL).
+
+    Each click is a payment row of its own, except after a provider that may have acted
+    without answering (a timeout, a 5xx): the next click sends the same idempotency key
+    again, so that unanswered attempt can never become a second charge.
+    """
     if not payable(invoice):
         raise PaymentRefused(_("Этот счет уже нельзя оплатить."))
     gateway = gateways.current()
-    payment = Payment.create(invoice=invoice, gateway=gateway.name,
-                             provider_payment_id=gateway.new_payment_id(),
-                             amount_kop=invoice.amount_kop + invoice.commission_kop, currency="RUB")
-    return payment, gateway.start(invoice, payment)
+    payment = _unanswered(invoice, gateway.name, method) or Payment.create(
+        invoice=invoice, gateway=gateway.name, method=method, provider_payment_id=gateway.new_payment_id(),
+        amount_kop=invoice.amount_kop + invoice.commission_kop, currency="RUB")
+    try:
+        started = gateway.start(invoice, payment, receipts.for_payment(invoice))
+    except ProviderError as exc:
+        current_app.logger.warning("payment %s not started at %s: %s", payment.id, gateway.name, exc)
+        if not exc.unknown:  # refused for good: the next click starts afresh
+            Payment.update(status="failed").where(Payment.id == payment.id, Payment.status == "pending").execute()
+        raise ProviderUnavailable(_("Банк сейчас не отвечает, деньги не списаны. Попробуйте еще раз "
+                                    "через минуту или оплатите переводом по QR-коду.")) from exc
+    Payment.update(provider_ref=started.provider_ref).where(Payment.id == payment.id).execute()
+    return payment, started.url
+
+
+def _unanswered(invoice, gateway_name, method):
+    """The invoice's latest pending payment whose start the provider never answered, if recent
+    (and of the same method: the same key with another request is an error at the provider)."""
+    return (Payment.select()
+            .where(Payment.invoice == invoice.id, Payment.gateway == gateway_name, Payment.method == method,
+                   Payment.status == "pending",
+                   Payment.provider_ref == "", Payment.created_at > utcnow() - KEY_REUSE_WINDOW)
+            .order_by(Payment.id.desc()).first())
+
+
+def in_flight(invoice):
+    """True while a payment the payer was sent to pay is still unanswered (and not abandoned)."""
+    return (Payment.select()
+            .where(Payment.invoice == invoice.id, Payment.status == "pending", Payment.provider_ref != "",
+                   Payment.created_at > utcnow() - RECONCILE_WINDOW)
+            .exists())
 
 
 def apply(gateway_name, notice):
     """Apply one verified notification; returns (outcome, outbox rows to queue after commit).
 
-    Outcomes: duplicate, already, failed, mismatch, paid, refund. Raises
-    NotificationError (nothing written) for an unknown payment or a payment of
-    another invoice.
+    Outcomes: pending (nothing to apply yet), duplicate, already, failed, mismatch, paid,
+    refund. Raises NotificationError (nothing written) for an unknown payment or a payment
+    of another invoice.
     """
+    if notice.status == "pending":
+        return "pending", []
     with db.atomic():
         try:
             with db.atomic():
@@ -51,7 +96,7 @@ def apply(gateway_name, notice):
         if payment is None:
             raise NotificationError("unknown payment")
         invoice = Invoice.get_by_id(payment.invoice_id)
-        if invoice.token != notice.invoice_token:
+        if notice.invoice_token is not None and invoice.token != notice.invoice_token:
             raise NotificationError("the payment belongs to another invoice")
         if notice.status == "failed":
             Payment.update(status="failed").where(Payment.id == payment.id, Payment.status == "pending").execute()
@@ -99,6 +144,32 @@ def _flag(payment, invoice, reason, detail):
 def _merchant_notice(invoice, kind):
     """An e-mail about the invoice to the merchant, if it has an address."""
     return outbox.for_merchant(Merchant.get_by_id(invoice.merchant_id), invoice.id, kind)
+
+
+def reconcile(now=None):
+    """Ask each payment's own provider about payments pending too long; apply the answers.
+
+    Returns (payments changed, outbox rows to queue after commit). A provider that cannot be
+    asked changes nothing: its payments are asked again at the next run.
+    """
+    now = now or utcnow()
+    after = timedelta(minutes=int(current_app.config["RECONCILE_AFTER_MINUTES"]))
+    due = (Payment.select()
+           .where(Payment.status == "pending", Payment.provider_ref != "",
+                  Payment.created_at <= now - after, Payment.created_at > now - RECONCILE_WINDOW)
+           .order_by(Payment.id))
+    changed, rows = 0, []
+    for payment in list(due):  # the whole list first: applying commits between rows
+        try:
+            gateway = gateways.by_name(payment.gateway)
+            notice = gateway.lookup(payment)
+            outcome, new_rows = apply(gateway.name, notice) if notice else ("pending", [])
+        except (LookupError, ProviderError, NotificationError) as exc:
+            current_app.logger.warning("reconcile: payment %s at %s: %s", payment.id, payment.gateway, exc)
+            continue
+        changed += outcome not in ("pending", "duplicate", "already")
+        rows += new_rows
+    return changed, rows
 
 
 def settle_due(now=None):

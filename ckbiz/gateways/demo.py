@@ -10,11 +10,11 @@ import urllib.error
 import urllib.request
 from datetime import date
 
-from flask import current_app, request, url_for
+from flask import current_app, jsonify, request, url_for
 
 from ..links import public_url
 from ..models import Invoice, Payment
-from .base import SIGNATURE_HEADER, Notification, NotificationError, sign, verify
+from .base import SIGNATURE_HEADER, Notification, NotificationError, Started, sign, verify
 
 DECLINED_CARD = "4000000000000002"
 
@@ -46,10 +46,26 @@ class DemoGateway:
     """Test mode: no money moves."""
 
     name = "demo"
+    sbp = False
+    form_origins = ()
+    api_url_key = None
 
-    def start(self, invoice, payment):
-        """Our own card form."""
-        return url_for("payer.demo_card", payment=payment.provider_payment_id)
+    def start(self, invoice, payment, receipt=None):
+        """Our own card form (no money, so no receipt)."""
+        return Started(payment.provider_payment_id,
+                       url_for("payer.demo_card", payment=payment.provider_payment_id))
+
+    def refund(self, payment):
+        """No money moved, so the return is only recorded."""
+
+    def lookup(self, payment):
+        """Nobody to ask: the demo card form always sends its notification."""
+        return None
+
+    @staticmethod
+    def reply(outcome):
+        """The outcome as JSON; a wrong amount is refused like a bad body."""
+        return jsonify({"outcome": outcome}), 400 if outcome == "mismatch" else 200
 
     @staticmethod
     def new_payment_id():

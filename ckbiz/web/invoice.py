@@ -1,5 +1,5 @@
 """The invoice («Инвойс», §5.2, §6): its page or dialog, and the actions of §6.1 and §6.3 —
-remind, paid other way, cancel, send to another address, repeat.
+remind, paid other way, cancel, send to another address, repeat — and «Вернуть платеж».
 
 Each action works as a plain form (a redirect with a message) and from htmx, where it
 answers with the changed row or dialog, and a toast.
@@ -13,7 +13,7 @@ from wtforms.validators import InputRequired, Length
 
 from .. import htmx, tasks
 from ..delivery.messages import invoice_context
-from ..domain import lifecycle, reminders
+from ..domain import lifecycle, refunds, reminders
 from ..forms import email_address
 from ..models import Delivery, InvoiceEvent
 from .access import actor, current_merchant, get_invoice, requires
@@ -31,6 +31,7 @@ DONE = {
     "send": _l("Счет № %(n)s отправлен на %(e)s"),
     "auto_on": _l("Автоматические напоминания по счету № %(n)s включены"),
     "auto_off": _l("Автоматические напоминания по счету № %(n)s выключены"),
+    "refund": _l("Платеж по счету № %(n)s возвращен плательщику"),
 }
 # Where an htmx action came from decides what comes back: the whole details, or one row.
 DETAILS = {"invoice-dialog": "invoice/_dialog.html", "invoice-page": "invoice/_page.html"}
@@ -52,6 +53,7 @@ def details(invoice, send_form=None):
         "tz": current_merchant.timezone,
         "events": list(invoice.events.order_by(InvoiceEvent.at, InvoiceEvent.id)),
         "deliveries": messages_of(invoice),
+        "refundable": refunds.refundable(invoice),
         "send_form": send_form or SendForm(formdata=None),
     }
 
@@ -149,6 +151,24 @@ def send(number):
         return render_template(template, **details(invoice, form)), 422
     return act("send", invoice, lambda invoice, who: lifecycle.send_to(invoice, form.email.data, who),
                e=form.email.data)
+
+
+@bp.post("/payments/<payment>/refund")
+@requires("refund")
+def refund(number, payment):
+    """«Вернуть платеж»: the whole payment back through its provider, once; confirmed first."""
+    invoice = get_invoice(number)
+    if request.form.get("confirm") != "1":
+        back = safe_next(request.form.get("next")) or url_for("invoice.show", number=invoice.number)
+        return render_template("core/confirm.html", question=_("Вернуть платеж по счету № %(n)s?", n=invoice.number),
+                               consequence=_("Деньги вернутся плательщику на карту. Возврат нельзя отменить."),
+                               action=url_for("invoice.refund", number=invoice.number, payment=payment), next=back,
+                               yes=_("Вернуть платеж"), no=_("Не возвращать"), back=back)
+    try:
+        refunds.refund(invoice, payment, actor())
+    except refunds.RefundRefused as exc:
+        return respond(invoice, str(exc), 409, "error")
+    return respond(invoice, str(DONE["refund"]) % {"n": invoice.number})
 
 
 @bp.post("/auto-remind")

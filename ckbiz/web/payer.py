@@ -3,24 +3,27 @@ payment QR, the card payment's start, and the demo gateway's test-mode card form
 import io
 import re
 
-from flask import Blueprint, Response, abort, redirect, render_template, send_file, session, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField, ValidationError
 from wtforms.validators import InputRequired, Length, Regexp
 
-from .. import documents, tasks
+from .. import documents, gateways, tasks
 from ..database import utcnow
 from ..delivery.messages import invoice_context
 from ..domain import cards, qr
 from ..domain.lifecycle import payable
 from ..gateways import demo
+from ..htmx import wants_fragment
 from ..models import Invoice, InvoiceEvent, Merchant, Payment
+from .security import csp
 
 bp = Blueprint("payer", __name__)
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 SUBMITTED = "demo_payments_submitted"
+STATUS_ID = "payment-status"  # «Платеж обрабатывается», polled until the payment is answered
 
 NO_INDEX = {"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer",
             "Cache-Control": "no-store"}
@@ -38,16 +41,32 @@ def get_invoice_by_token(token):
     return invoice
 
 
-def payer_page(invoice, status=200):
-    """The invoice as the payer sees it, with the pay button while it can be paid."""
-    return (render_template("payer/show.html", payable=payable(invoice), **invoice_context(invoice)),
-            status, NO_INDEX)
+def payer_page(invoice, status=200, error=None):
+    """The invoice as the payer sees it, with the pay button while it can be paid.
+
+    The pay form leads to the provider's page through our 303, and the browser checks
+    form-action against every step of that way.
+    """
+    can_pay = payable(invoice)
+    html = render_template("payer/show.html", payable=can_pay, processing=can_pay and cards.in_flight(invoice),
+                           methods=gateways.methods(),
+                           error=error, status_id=STATUS_ID, **invoice_context(invoice))
+    return html, status, {**NO_INDEX, "Content-Security-Policy": csp(gateways.form_origins())}
+
+
+def payment_status(invoice):
+    """The polled «Платеж обрабатывается» while it holds; once answered, htmx reloads the page."""
+    if payable(invoice) and cards.in_flight(invoice):
+        return render_template("payer/_processing.html", invoice=invoice, status_id=STATUS_ID), 200, NO_INDEX
+    return "", 200, {**NO_INDEX, "HX-Refresh": "true"}
 
 
 @bp.get("/i/<token>")
 def show(token):
     """The invoice as the payer sees it; the first view is recorded for the merchant."""
     invoice = get_invoice_by_token(token)
+    if wants_fragment(STATUS_ID):
+        return payment_status(invoice)
     merchant_looking = current_user.is_authenticated and current_user.merchant_id == invoice.merchant_id
     if invoice.viewed_at is None and not merchant_looking:
         now = utcnow()
@@ -62,10 +81,15 @@ def show(token):
 def pay(token):
     """«Оплатить банковской картой»: start a payment and go to the gateway's card form."""
     invoice = get_invoice_by_token(token)
+    method = request.form.get("method", "card")
+    if method not in gateways.methods():
+        abort(400)
     try:
-        _, url = cards.start(invoice)
+        _, url = cards.start(invoice, method)
     except cards.PaymentRefused:
         return payer_page(invoice, 409)
+    except cards.ProviderUnavailable as exc:
+        return payer_page(invoice, 502, error=str(exc))
     return redirect(url, 303)
 
 

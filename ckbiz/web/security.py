@@ -16,6 +16,11 @@ CSP = (
 NUL_REFUSAL = _l("В запросе недопустимый символ. Проверьте, что вы ввели, и повторите.")
 
 
+def csp(form_origins=()):
+    """The policy of a page whose forms may also lead to these origins (a provider's payment page)."""
+    return CSP + "".join(f" {origin}" for origin in form_origins)
+
+
 def init_app(app):
     """Register the NUL guard, the header hook and the CSRF error page."""
     app.before_request(_refuse_nul)

@@ -7,7 +7,7 @@ from wtforms import BooleanField, EmailField, IntegerField, StringField, Validat
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from .. import htmx
-from ..domain import catalog
+from ..domain import catalog, receipts
 from ..forms import ChoiceField, email_address, strip
 from ..models import Merchant, Service
 from .access import current_merchant, get_service, requires
@@ -35,6 +35,7 @@ class MainForm(FlaskForm):
     attach_pdf = BooleanField(_l("Прикладывать PDF к письму"))
     email = EmailField(_l("Эл. адрес для уведомлений об оплате"), validators=[Length(max=254), email_address])
     timezone = ChoiceField(_l("Часовой пояс"), choices=list(TIMEZONES))
+    tax_system = ChoiceField(_l("Система налогообложения"), choices=list(receipts.TAX_SYSTEMS.items()), default="osn")
 
     def validate_default_validity_hours(self, field):
         maximum = int(current_app.config["MAX_VALIDITY_HOURS"])
@@ -63,10 +64,12 @@ def index():
         form.default_validity_hours.data = (merchant.default_validity_hours
                                             or current_app.config["DEFAULT_VALIDITY_HOURS"])
         form.timezone.data = merchant.timezone or current_app.config["DEFAULT_TIMEZONE"]
+        form.tax_system.data = merchant.tax_system or "osn"
     if form.validate_on_submit():
         Merchant.update(default_validity_hours=form.default_validity_hours.data,
                         copy_invoices=form.copy_invoices.data, copy_email=form.copy_email.data,
-                        attach_pdf=form.attach_pdf.data, email=form.email.data, timezone=form.timezone.data).where(
+                        attach_pdf=form.attach_pdf.data, email=form.email.data, timezone=form.timezone.data,
+                        tax_system=form.tax_system.data).where(
             Merchant.id == merchant.id).execute()
         flash(_("Настройки сохранены"), "success")
         return redirect(url_for("settings.index"), 303)

@@ -19,7 +19,7 @@ EXPECTED = {
     "issue.create": WORKERS, "issue.positions": WORKERS,
     "invoice.show": ALL, "invoice.deliveries_table": ALL, "invoice_document.pdf": ALL,
     "invoice.remind": WORKERS, "invoice.mark_paid": WORKERS, "invoice.cancel": WORKERS, "invoice.send": WORKERS,
-    "invoice.repeat": WORKERS, "invoice.auto_remind": WORKERS,
+    "invoice.repeat": WORKERS, "invoice.auto_remind": WORKERS, "invoice.refund": OWNER,
     "history.index": ALL, "history.totals_view": ALL, "history.export": ALL,
     "dashboard.index": ALL,
     "settings.index": OWNER, "settings.services": OWNER, "settings.rename": OWNER, "settings.new_service": OWNER,

@@ -1,0 +1,54 @@
+"""«Вернуть платеж»: returning a payment flagged as needing a refund, once.
+
+The payment is claimed (refund_state = refunding) before the provider is asked, so two
+clicks or two tabs ask once; a provider that did not answer leaves the claim, and the next
+click asks again with the same idempotency key, which the provider turns into the same refund.
+"""
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from .. import gateways
+from ..database import utcnow
+from ..gateways.base import ProviderError
+from ..models import InvoiceEvent, Payment
+
+
+class RefundRefused(Exception):
+    """The payment cannot be returned now; the message says why."""
+
+
+def refundable(invoice):
+    """The invoice's payments that need a refund, or were refunded (for the dialog)."""
+    return list(Payment.select()
+                .where(Payment.invoice == invoice.id, Payment.status == "succeeded", Payment.attention != "")
+                .order_by(Payment.id))
+
+
+def refund(invoice, provider_payment_id, actor):
+    """Return the whole payment through its own provider; RefundRefused says why not."""
+    payment = Payment.get_or_none(Payment.invoice == invoice.id, Payment.provider_payment_id == provider_payment_id)
+    if payment is None or payment.status != "succeeded" or not payment.attention:
+        raise RefundRefused(_("Этот платеж не требует возврата."))
+    if payment.refund_state == "refunded":
+        raise RefundRefused(_("Платеж уже возвращен."))
+    now = utcnow()
+    # A claim older than two provider timeouts was left by a request that never heard back.
+    stale = now - timedelta(seconds=2 * float(current_app.config["PAYMENT_TIMEOUT"]))
+    claimed = (Payment.update(refund_state="refunding", refund_started_at=now)
+               .where(Payment.id == payment.id,
+                      (Payment.refund_state == "")
+                      | ((Payment.refund_state == "refunding") & (Payment.refund_started_at < stale)))
+               .execute())
+    if not claimed:
+        raise RefundRefused(_("Возврат этого платежа уже выполняется. Обновите страницу через минуту."))
+    try:
+        gateways.by_name(payment.gateway).refund(payment)
+    except ProviderError as exc:
+        current_app.logger.warning("refund of payment %s at %s: %s", payment.id, payment.gateway, exc)
+        if not exc.unknown:  # refused: nothing happened, the owner may try again
+            Payment.update(refund_state="").where(Payment.id == payment.id).execute()
+        raise RefundRefused(_("Банк не подтвердил возврат. Попробуйте еще раз через минуту.")) from exc
+    Payment.update(refund_state="refunded").where(Payment.id == payment.id).execute()
+    InvoiceEvent.create(invoice=invoice.id, kind="payment_refunded", actor=actor)
