@@ -17,7 +17,7 @@ from conftest import csrf_token
 from factories import make_invoice, make_statement, other_merchant, overdue
 from webhook_receiver import serve
 
-SECRET = re.compile(r"<code>(whsec_[0-9a-f]{64})</code>")
+SECRET = re.compile(r"<code class=\"secret\">(whsec_[0-9a-f]{64})</code>")
 
 
 def readme_verifier():
