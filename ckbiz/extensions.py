@@ -30,6 +30,18 @@ def instance_path():
     return os.path.abspath(path)
 
 
+def private_instance():
+    """The instance folder, made private to this user: 0700, and everything this process
+    writes from now on 0600 (the umask: SQLite databases with their WAL and SHM files, the
+    queue, sms.log, outbox e-mails, generated secrets, font copies). Closing the folder also
+    hides files an older version wrote 0644."""
+    path = instance_path()
+    os.umask(0o077)
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
 def make_huey(url=None):
     """SqliteHuey in the instance folder by default, RedisHuey for a redis:// URL."""
     url = url if url is not None else os.environ.get("CKBIZ_HUEY_URL", "")
@@ -40,9 +52,7 @@ def make_huey(url=None):
     elif url:
         raise ValueError(f"CKBIZ_HUEY_URL: unsupported queue URL {url!r}")
     else:
-        folder = instance_path()
-        os.makedirs(folder, exist_ok=True)
-        filename = os.path.join(folder, "huey.db")
+        filename = os.path.join(private_instance(), "huey.db")
     return SqliteHuey("ckbiz", filename=filename)
 
 

@@ -6,14 +6,13 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from .. import tasks
 from ..domain import accounts, guards, sessions, team
 from ..extensions import login as login_manager
-from ..forms import PhoneField, email_address, password_length, strip
+from ..forms import Form, PhoneField, email_address, password_length, strip
 from .access import requires
 
 bp = Blueprint("auth", __name__)
@@ -36,19 +35,19 @@ def load_user(token):
     return user
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     phone = PhoneField(_l("Телефон"), validators=[InputRequired(_l("Укажите номер телефона"))])
     password = PasswordField(_l("Пароль"), validators=[InputRequired(_l("Введите пароль"))])
 
 
-class PhoneCaptchaForm(FlaskForm):
+class PhoneCaptchaForm(Form):
     """A phone behind the image captcha: «Вспомнить пароль» and the first step of registration."""
 
     phone = PhoneField(_l("Телефон"), validators=[InputRequired(_l("Укажите номер телефона"))])
     captcha = StringField(_l("Введите код с картинки"), validators=[InputRequired(_l("Введите код с картинки"))])
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     code = StringField(_l("Код из СМС"), validators=[InputRequired(_l("Введите код из СМС"))])
     name = StringField(_l("Название организации или ваше имя"), filters=[strip],
                        validators=[Length(max=200)])
@@ -58,7 +57,7 @@ class RegisterForm(FlaskForm):
                             validators=[EqualTo("password", _l("Пароли не совпадают"))])
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     current = PasswordField(_l("Текущий пароль"), validators=[InputRequired(_l("Введите текущий пароль"))])
     password = PasswordField(_l("Новый пароль"), validators=[InputRequired(), password_length])
     confirm = PasswordField(_l("Новый пароль ещё раз"),
@@ -219,7 +218,7 @@ def passes_captcha_and_limits(form, purpose, too_many):
     return True
 
 
-class InvitationForm(FlaskForm):
+class InvitationForm(Form):
     name = StringField(_l("Ваше имя"), filters=[strip], validators=[Length(max=200)])
     password = PasswordField(_l("Пароль"), validators=[InputRequired(), password_length])
     confirm = PasswordField(_l("Пароль ещё раз"), validators=[EqualTo("password", _l("Пароли не совпадают"))])

@@ -5,12 +5,11 @@ import re
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, StringField, TextAreaField, ValidationError
 from wtforms.validators import InputRequired, Length, NumberRange
 
 from ..domain import catalog, invoicing, money, positions, reminders, requisites
-from ..forms import ChoiceField, PhoneField, email_address, strip
+from ..forms import ChoiceField, Form, PhoneField, email_address, strip
 
 MAX_COMMENT = 1000
 REQUISITE_PREFIX = "req-"
@@ -28,7 +27,7 @@ def row_amount(row):
         return None
 
 
-class IssueForm(FlaskForm):
+class IssueForm(Form):
     service = ChoiceField(_l("Услуга"), coerce=int)
     payer_phone = PhoneField(_l("Телефон"))
     payer_email = EmailField(_l("Эл. адрес"), validators=[Length(max=254), email_address])

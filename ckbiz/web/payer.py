@@ -6,7 +6,6 @@ import re
 from flask import Blueprint, Response, abort, redirect, render_template, send_file, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import StringField, ValidationError
 from wtforms.validators import InputRequired, Length, Regexp
 
@@ -15,6 +14,7 @@ from ..database import utcnow
 from ..delivery.messages import invoice_context
 from ..domain import cards, qr
 from ..domain.lifecycle import payable
+from ..forms import Form
 from ..gateways import demo
 from ..models import Invoice, InvoiceEvent, Merchant, Payment
 
@@ -96,7 +96,7 @@ def pdf_file(invoice):
                      download_name=documents.filename(invoice))
 
 
-class CardForm(FlaskForm):
+class CardForm(Form):
     number = StringField(_l("Номер карты"), validators=[InputRequired(_l("Введите номер карты"))])
     expiry = StringField(_l("Срок действия (ММ/ГГ)"), validators=[InputRequired(_l("Введите срок действия"))])
     cvc = StringField(_l("CVC"), validators=[Regexp(r"^\d{3,4}$", message=_l("3 или 4 цифры с обратной стороны карты"))])
