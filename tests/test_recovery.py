@@ -147,11 +147,11 @@ def test_a_stale_recovery_sms_is_not_sent(app, client, merchant):
     assert sms_lines(app) == []
 
 
-def test_failed_logins_are_limited_even_with_the_right_password(app, auth, merchant):
+def test_failed_logins_put_the_phone_behind_a_captcha_even_with_the_right_password(app, auth, merchant):
     for _ in range(10):
         assert auth.login(password="wrong password").status_code == 422
     blocked = auth.login(phone="+7 916 123-45-67")
-    assert blocked.status_code == 422 and "Слишком много неудачных попыток" in blocked.get_data(as_text=True)
+    assert blocked.status_code == 422 and "введите код с картинки" in blocked.get_data(as_text=True)
     assert auth.login(phone="9037778899", password="whatever1").status_code == 422
 
 

@@ -38,6 +38,8 @@ def load_user(token):
 class LoginForm(Form):
     phone = PhoneField(_l("Телефон"), validators=[InputRequired(_l("Укажите номер телефона"))])
     password = PasswordField(_l("Пароль"), validators=[InputRequired(_l("Введите пароль"))])
+    # Shown only once the phone is past LOGIN_ATTEMPTS_PER_HOUR failed logins.
+    captcha = StringField(_l("Введите код с картинки"))
 
 
 class PhoneCaptchaForm(Form):
@@ -92,26 +94,40 @@ def start_session(user):
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """«Вход в Личный кабинет»: phone and password; one answer for every failure."""
+    """«Вход в Личный кабинет»: phone and password; one answer for every failure.
+
+    Failed logins are counted per phone and per address. Past the address's limit every login
+    from there is refused for the hour. Past the phone's limit, which a stranger can reach,
+    its password is checked only with a solved captcha (the owner can solve it) and a valid
+    temporary password from «Вспомнить пароль» always gets in. Counters exist for unknown
+    phones as for known ones, so neither answer tells whether a phone is registered.
+    """
     form = LoginForm()
+    captcha_needed = False
     if form.validate_on_submit():
         phone, address = form.phone.phone, client_address()
         config = current_app.config
-        if (guards.hits("login-phone", phone, HOUR) >= config["LOGIN_ATTEMPTS_PER_HOUR"]
-                or guards.hits("login-ip", address, HOUR) >= config["LOGIN_ATTEMPTS_PER_ADDRESS_PER_HOUR"]):
+        if guards.hits("login-ip", address, HOUR) >= config["LOGIN_ATTEMPTS_PER_ADDRESS_PER_HOUR"]:
             form.password.errors.append(_("Слишком много неудачных попыток входа. Попробуйте через час "
                                           "или восстановите пароль."))
         else:
-            user = accounts.authenticate(phone, form.password.data)
+            captcha_needed = guards.hits("login-phone", phone, HOUR) >= config["LOGIN_ATTEMPTS_PER_HOUR"]
+            solved = captcha_needed and guards.captcha_solved(session.pop("captcha", None), form.captcha.data)
+            user = accounts.authenticate(phone, form.password.data, temporary_only=captcha_needed and not solved)
             if user is not None:
                 start_session(user)
                 target = url_for("auth.password") if user.must_change_password else None
                 return redirect(target or safe_next(request.args.get("next")) or url_for("core.index"), 303)
-            guards.hit("login-phone", phone, HOUR)
             guards.hit("login-ip", address, HOUR)
-            form.password.errors.append(_("Неверный телефон или пароль"))
+            if captcha_needed and not solved:
+                form.captcha.errors.append(_("Для этого номера было много неудачных попыток входа: "
+                                             "введите код с картинки."))
+            else:
+                form.password.errors.append(_("Неверный телефон или пароль"))
+            # The next attempt shows the captcha as soon as this one reached the limit.
+            captcha_needed = guards.hit("login-phone", phone, HOUR) >= config["LOGIN_ATTEMPTS_PER_HOUR"]
     status = 422 if form.errors else 200
-    return render_template("auth/login.html", form=form,
+    return render_template("auth/login.html", form=form, captcha_needed=captcha_needed,
                            registration=current_app.config["REGISTRATION"] == "open"), status
 
 
