@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 from .. import gateways
@@ -22,10 +23,21 @@ class PaymentRefused(Exception):
     """The payer cannot pay this invoice now; the message says why."""
 
 
+MERCHANT_DISABLED = _l("Получатель платежа сейчас не принимает оплату через ЦК Бизнес. "
+                       "Свяжитесь с ним, чтобы оплатить счет.")
+
+
 def start(invoice):
     """Create a pending payment of amount + commission; returns (payment, gateway URL)."""
     if not payable(invoice):
         raise PaymentRefused(_("Этот счет уже нельзя оплатить."))
+    if not Merchant.get_by_id(invoice.merchant_id).active:
+        raise PaymentRefused(MERCHANT_DISABLED)
+    # A declined card may be tried again, but a button pressed fifty times is not fifty payments.
+    recent = Payment.select().where(Payment.invoice == invoice.id,
+                                    Payment.created_at > utcnow() - timedelta(minutes=1)).count()
+    if recent >= int(current_app.config["PAYMENT_STARTS_PER_MINUTE"]):
+        raise PaymentRefused(_("Слишком много попыток оплаты за минуту. Подождите минуту и попробуйте снова."))
     gateway = gateways.current()
     payment = Payment.create(invoice=invoice, gateway=gateway.name,
                              provider_payment_id=gateway.new_payment_id(),

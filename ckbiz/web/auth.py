@@ -204,7 +204,10 @@ def insist_on_a_new_password():
 @bp.get("/captcha.png")
 def captcha_image():
     """A fresh captcha; only its key goes into the session, never the answer."""
-    key, image = guards.new_captcha()
+    if not guards.captcha_allowed(client_address()):
+        return Response(_("Слишком много картинок с кодом с вашего адреса. Попробуйте через час."), 429,
+                        {"Content-Type": "text/plain; charset=utf-8", "Retry-After": "3600"})
+    key, image = guards.new_captcha(session.get("captcha"))
     session["captcha"] = key
     return Response(image, mimetype="image/png", headers={"Cache-Control": "no-store"})
 

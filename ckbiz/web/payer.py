@@ -38,10 +38,13 @@ def get_invoice_by_token(token):
     return invoice
 
 
-def payer_page(invoice, status=200):
-    """The invoice as the payer sees it, with the pay button while it can be paid."""
-    return (render_template("payer/show.html", payable=payable(invoice), **invoice_context(invoice)),
-            status, NO_INDEX)
+def payer_page(invoice, status=200, refusal=None):
+    """The invoice as the payer sees it, with the pay button while it can be paid; a disabled
+    merchant's invoices say so and offer no way to pay."""
+    open_now, active = payable(invoice), invoice.merchant.active
+    return (render_template("payer/show.html", payable=open_now and active,
+                            refusal=refusal or (cards.MERCHANT_DISABLED if open_now and not active else None),
+                            **invoice_context(invoice)), status, NO_INDEX)
 
 
 @bp.get("/i/<token>")
@@ -64,8 +67,8 @@ def pay(token):
     invoice = get_invoice_by_token(token)
     try:
         _, url = cards.start(invoice)
-    except cards.PaymentRefused:
-        return payer_page(invoice, 409)
+    except cards.PaymentRefused as exc:
+        return payer_page(invoice, 409, str(exc))
     return redirect(url, 303)
 
 
@@ -73,7 +76,7 @@ def pay(token):
 def qr_png(token):
     """The GOST R 56042-2014 payment QR for a bank transfer of the invoice amount."""
     invoice = get_invoice_by_token(token)
-    if not payable(invoice):
+    if not payable(invoice) or not invoice.merchant.active:
         abort(404)
     image = qr.png(qr.for_invoice(invoice))
     return Response(image, mimetype="image/png", headers={**NO_INDEX, "Cache-Control": "private, max-age=300"})
