@@ -42,18 +42,19 @@ def private_instance():
     return path
 
 
-def make_huey(url=None):
-    """SqliteHuey in the instance folder by default, RedisHuey for a redis:// URL."""
+def make_huey(url=None, name="ckbiz"):
+    """SqliteHuey in the instance folder by default, RedisHuey for a redis:// URL; `name` is the
+    queue within that storage."""
     url = url if url is not None else os.environ.get("CKBIZ_HUEY_URL", "")
     if is_redis_url(url):
-        return RedisHuey("ckbiz", url=with_timeouts(url))
+        return RedisHuey(name, url=with_timeouts(url))
     if url.startswith("sqlite:///"):
         filename = url[len("sqlite:///"):]
     elif url:
         raise ValueError(f"CKBIZ_HUEY_URL: unsupported queue URL {url!r}")
     else:
         filename = os.path.join(private_instance(), "huey.db")
-    return SqliteHuey("ckbiz", filename=filename)
+    return SqliteHuey(name, filename=filename)
 
 
 def is_redis_url(url):
@@ -74,3 +75,8 @@ def with_timeouts(url):
 
 
 huey = make_huey()
+# Payments and the messages that must not wait behind ordinary mail (a silent SMTP server holds
+# a thread for MAIL_TIMEOUT per message): a queue of their own in the same storage, consumed
+# by threads of their own (worker.run).
+urgent_huey = make_huey(name="ckbiz-urgent")
+QUEUES = (huey, urgent_huey)

@@ -78,6 +78,8 @@ def apply(gateway_name, notice):
                      .where(Payment.id == payment.id, Payment.status == "pending").execute())
         if not confirmed:
             return "already", []
+        # A wrong amount told earlier is settled by this valid notification of the right one.
+        Payment.update(attention="").where(Payment.id == payment.id, Payment.attention.startswith("mismatch:")).execute()
         return _mark_paid(payment, invoice, now)
 
 
@@ -102,7 +104,9 @@ def _flag(payment, invoice, reason, detail):
     Payment.update(attention=f"{reason}: {detail}"[:250]).where(Payment.id == payment.id).execute()
     InvoiceEvent.create(invoice=invoice.id, kind=f"payment_{reason}", note=detail[:250])
     current_app.logger.warning("payment %s needs attention: %s %s", payment.id, reason, detail)
-    return _merchant_notice(invoice, f"{reason}_notice")
+    # Money to check or return is told by SMS to the owner when the merchant has no e-mail.
+    return outbox.for_merchant(Merchant.get_by_id(invoice.merchant_id), invoice.id, f"{reason}_notice",
+                               sms_fallback=True)
 
 
 def _merchant_notice(invoice, kind):
