@@ -38,7 +38,10 @@ def private_instance():
     path = instance_path()
     os.umask(0o077)
     os.makedirs(path, mode=0o700, exist_ok=True)
-    os.chmod(path, 0o700)
+    try:
+        os.chmod(path, 0o700)
+    except PermissionError:  # a folder another user owns keeps the modes its owner chose
+        pass
     return path
 
 
