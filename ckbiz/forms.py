@@ -1,4 +1,4 @@
-"""Form pieces shared by several areas: the phone and e-mail fields' checks, the password rules."""
+"""Form pieces shared by every area: the base Form, the phone and e-mail fields' checks, the password rules."""
 from email_validator import EmailNotValidError
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
