@@ -1,5 +1,4 @@
 """ckbiz: a self-hosted invoicing cabinet. The app factory lives here."""
-import os
 
 from flask import Flask
 from playhouse.pool import PooledDatabase
@@ -7,14 +6,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import cli, config, database, formatting, htmx, models, tasks, web
-from .extensions import babel, csrf, db, instance_path, login, mail
+from .extensions import babel, csrf, db, login, mail, private_instance
 
 
 def create_app(test_config=None):
     """Build the Flask app: configuration, database, extensions, blueprints, CLI."""
     app = Flask(
         __name__,
-        instance_path=instance_path(),
+        instance_path=private_instance(),
         instance_relative_config=True,
         template_folder="../templates",
         static_folder="../static",
@@ -22,7 +21,6 @@ def create_app(test_config=None):
     # Ids in URLs beyond 64 bits answer 404 instead of reaching the database
     # (SQLite cannot even bind them: that was a 500).
     app.url_map.converters["int"] = Int64Converter
-    os.makedirs(app.instance_path, exist_ok=True)
     config.load(app, test_config)
 
     if isinstance(db.obj, PooledDatabase):

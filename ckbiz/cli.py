@@ -11,7 +11,7 @@ from .domain import accounts, api_keys, catalog, roles, statements
 from .domain.clock import naive_utc
 from .domain.statement_format import StatementError
 from .domain.contacts import PhoneError, normalise_phone
-from .extensions import db, huey
+from .extensions import db, huey, urgent_huey
 from .models import Merchant, User
 
 
@@ -182,17 +182,20 @@ def demo_command(phone, password, email, count, invoices):
 @click.command("worker")
 @with_appcontext
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--urgent-workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="threads for payments and password/sign-up SMS, never behind ordinary mail")
 @click.option("--no-periodic", is_flag=True, help="for every consumer but one")
 @click.option("--flush-locks", is_flag=True, help="clear task locks left by a killed consumer "
               "(always done when running the periodic jobs)")
-def worker_command(workers, no_periodic, flush_locks):
+def worker_command(workers, urgent_workers, no_periodic, flush_locks):
     """Run the queue consumer (deliveries and periodic jobs); stops gracefully on SIGINT/SIGTERM."""
     current_app.logger.info("worker: queue %s", type(huey).__name__)
     # A consumer killed inside a periodic job (SIGKILL, OOM, power loss) leaves the job's
     # task lock in the queue storage, which would stop that job for good. The one consumer
     # that runs the periodic jobs owns their locks: it clears them when it starts (should a
     # second one run, the jobs are safe to run twice at once).
-    worker.run(huey, workers=workers, periodic=not no_periodic, flush_locks=flush_locks or not no_periodic)
+    worker.run(huey, urgent_huey, workers=workers, urgent_workers=urgent_workers, periodic=not no_periodic,
+               flush_locks=flush_locks or not no_periodic)
 
 
 @click.group("jobs", cls=AppGroup)

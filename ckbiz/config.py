@@ -82,7 +82,14 @@ def defaults(instance_path):
         "SUPPORT_PHONE": "+7 (000) 000-00-00",
         "OPERATOR_INN": "",  # its settlement transfers in a bank statement pay no single invoice
         "API_RATE_PER_MINUTE": 120,  # requests per API key
+        # The largest request body: forms are a few kilobytes; the statement upload has its own
+        # STATEMENT_MAX_BYTES, a payment notification PAYMENT_CALLBACK_MAX_BYTES.
+        "MAX_CONTENT_LENGTH": 1_000_000,
+        "PAYMENT_CALLBACK_MAX_BYTES": 65_536,
         "STATEMENT_MAX_BYTES": 5_000_000,  # the largest statement file; its upload passes MAX_CONTENT_LENGTH
+        "INVOICE_SENDS_PER_HOUR": 5,  # the merchant's «Отправить», and «Напомнить», on one invoice
+        "PAYMENT_STARTS_PER_MINUTE": 5,  # «Оплатить банковской картой» on one invoice
+        "CAPTCHAS_PER_ADDRESS_PER_HOUR": 60,
         "LOGIN_ATTEMPTS_PER_HOUR": 10,  # failed logins per phone
         "LOGIN_ATTEMPTS_PER_ADDRESS_PER_HOUR": 100,
         "RECOVERY_PER_PHONE_PER_HOUR": 3,

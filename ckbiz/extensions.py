@@ -30,20 +30,34 @@ def instance_path():
     return os.path.abspath(path)
 
 
-def make_huey(url=None):
-    """SqliteHuey in the instance folder by default, RedisHuey for a redis:// URL."""
+def private_instance():
+    """The instance folder, made private to this user: 0700, and everything this process
+    writes from now on 0600 (the umask: SQLite databases with their WAL and SHM files, the
+    queue, sms.log, outbox e-mails, generated secrets, font copies). Closing the folder also
+    hides files an older version wrote 0644."""
+    path = instance_path()
+    os.umask(0o077)
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    try:
+        os.chmod(path, 0o700)
+    except PermissionError:  # a folder another user owns keeps the modes its owner chose
+        pass
+    return path
+
+
+def make_huey(url=None, name="ckbiz"):
+    """SqliteHuey in the instance folder by default, RedisHuey for a redis:// URL; `name` is the
+    queue within that storage."""
     url = url if url is not None else os.environ.get("CKBIZ_HUEY_URL", "")
     if is_redis_url(url):
-        return RedisHuey("ckbiz", url=with_timeouts(url))
+        return RedisHuey(name, url=with_timeouts(url))
     if url.startswith("sqlite:///"):
         filename = url[len("sqlite:///"):]
     elif url:
         raise ValueError(f"CKBIZ_HUEY_URL: unsupported queue URL {url!r}")
     else:
-        folder = instance_path()
-        os.makedirs(folder, exist_ok=True)
-        filename = os.path.join(folder, "huey.db")
-    return SqliteHuey("ckbiz", filename=filename)
+        filename = os.path.join(private_instance(), "huey.db")
+    return SqliteHuey(name, filename=filename)
 
 
 def is_redis_url(url):
@@ -64,3 +78,8 @@ def with_timeouts(url):
 
 
 huey = make_huey()
+# Payments and the messages that must not wait behind ordinary mail (a silent SMTP server holds
+# a thread for MAIL_TIMEOUT per message): a queue of their own in the same storage, consumed
+# by threads of their own (worker.run).
+urgent_huey = make_huey(name="ckbiz-urgent")
+QUEUES = (huey, urgent_huey)

@@ -1,9 +1,26 @@
-"""Form pieces shared by several areas: the phone and e-mail fields' checks, the password rules."""
+"""Form pieces shared by every area: the base Form, the phone and e-mail fields' checks, the password rules."""
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField, StringField, ValidationError
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import PasswordField, SelectField, StringField, ValidationError
 
 from .domain.accounts import password_problem
 from .domain.contacts import PhoneError, clean_email, normalise_phone
+from .domain.typed_text import visible
+
+
+class Form(FlaskForm):
+    """The base of every form: typed values lose invisible characters (domain.typed_text) before
+    any check reads them, so "required" sees what a person sees. Passwords stay exactly as typed."""
+
+    class Meta:
+        def wrap_formdata(self, form, formdata):
+            formdata = super().wrap_formdata(form, formdata)
+            if formdata is None:
+                return None
+            secret = {field.name for field in form if isinstance(field, PasswordField)}
+            return MultiDict([(key, value if key in secret else visible(value))
+                              for key, value in formdata.items(multi=True)])
 
 
 class PhoneField(StringField):

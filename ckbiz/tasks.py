@@ -9,8 +9,8 @@ from flask import current_app, has_app_context
 from huey import crontab
 
 from .delivery import runner
-from .domain import cards, guards, idempotency, lifecycle, reminders, sessions
-from .extensions import db, huey
+from .domain import cards, guards, idempotency, lifecycle, outbox, reminders, sessions
+from .extensions import db, huey, urgent_huey
 from .gateways import demo
 
 # The app the consumer's tasks run in: the one the factory built last in this process
@@ -52,33 +52,46 @@ def send(rows):
     """
     if db.in_transaction():
         raise RuntimeError("outbox rows are queued after the commit, never inside the transaction")
-    _queue(row.id for row in rows)
+    _queue((row.id, row.kind) for row in rows)
 
 
-def _queue(delivery_ids):
-    """One send_delivery task per id, each surviving a queue that is down."""
-    for delivery_id in delivery_ids:
+def _queue(rows):
+    """One sending task per (id, kind), on the urgent queue for outbox.URGENT_KINDS, each
+    surviving a queue that is down."""
+    for delivery_id, kind in rows:
+        task = send_urgent_delivery if kind in outbox.URGENT_KINDS else send_delivery
         try:
-            send_delivery(delivery_id)
+            task(delivery_id)
         except Exception as exc:  # redis.ConnectionError, sqlite3 errors of the queue file, …
             current_app.logger.warning("queue unavailable, delivery %s left to the sweeper: %s", delivery_id, exc)
 
 
-@huey.task()
-def send_delivery(delivery_id):
-    """Send one outbox row; a passing failure comes back after the row's backoff."""
+def _deliver(task, delivery_id):
+    """Send one outbox row; a passing failure comes back on the same queue after its backoff."""
     with task_scope():
         outcome = runner.deliver(delivery_id)
     if outcome.retry_in is not None:
-        send_delivery.schedule((delivery_id,), delay=outcome.retry_in)
+        task.schedule((delivery_id,), delay=outcome.retry_in)
     return outcome.state
+
+
+@huey.task()
+def send_delivery(delivery_id):
+    """An ordinary outbox row: invoices, reminders, copies."""
+    return _deliver(send_delivery, delivery_id)
+
+
+@urgent_huey.task()
+def send_urgent_delivery(delivery_id):
+    """A row that must not wait behind ordinary mail: about a payment, a password, a sign-up."""
+    return _deliver(send_urgent_delivery, delivery_id)
 
 
 def retry_failed():
     """Put failed deliveries back on the queue with a fresh budget; returns how many."""
-    ids = runner.reset_failed()
-    _queue(ids)
-    return len(ids)
+    rows = runner.reset_failed()
+    _queue(rows)
+    return len(rows)
 
 
 @huey.periodic_task(crontab(minute="*"))
@@ -90,9 +103,9 @@ def sweep_deliveries():
         guards.forget_old_counters()
         idempotency.forget_old()
         sessions.forget_expired()
-        ids = runner.sweep()
-        _queue(ids)
-    return len(ids)
+        rows = runner.sweep()
+        _queue(rows)
+    return len(rows)
 
 
 @huey.periodic_task(crontab(minute="*"))
@@ -121,8 +134,9 @@ def send_reminders(now=None):
     return len(rows)
 
 
-@huey.periodic_task(crontab(minute="*"))
-@huey.lock_task("reconcile-payments")
+# On the urgent queue: a lost payment notification is a payer waiting, not ordinary mail.
+@urgent_huey.periodic_task(crontab(minute="*"))
+@urgent_huey.lock_task("reconcile-payments")
 def reconcile_payments(now=None):
     """Every minute: payments pending too long are looked up at their own provider (a lost
     notification); how many changed."""
@@ -132,7 +146,7 @@ def reconcile_payments(now=None):
     return changed
 
 
-@huey.task(retries=8, retry_delay=5)
+@urgent_huey.task(retries=8, retry_delay=5)
 def notify_demo_payment(provider_payment_id, status):
     """The demo gateway's signed notification, posted to our callback like a real gateway's."""
     with task_scope():

@@ -10,4 +10,4 @@ worker=$!
 trap 'kill -INT $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT
 
 echo "ckbiz: http://127.0.0.1:5000 (Ctrl-C to stop)"
-$BIN/gunicorn --workers 2 --bind 127.0.0.1:5000 --access-logfile - app:app
+$BIN/gunicorn app:app  # settings: gunicorn.conf.py

@@ -69,6 +69,7 @@ def main(out=os.path.join(ROOT, "docs", "screenshots")):
         statements(page, base, out, tmp)
         payer(browser, base, out, tmp)
         dashboard(browser, page, base, out, env)
+        hardening(browser, page, base, out, tmp)
         browser.close()
 
 
@@ -283,6 +284,30 @@ def dashboard(browser, page, base, out, env):
     small.goto(page.url)
     small.screenshot(path=f"{out}/dashboard-phone.png", full_page=True)
     phone.close()
+
+
+def hardening(browser, page, base, out, tmp):
+    """Issue 20: money to return in the history, the login captcha after a stranger's guesses, a
+    disabled merchant's payer page (last: it switches the demo merchant off)."""
+    with sqlite3.connect(f"{tmp}/ckbiz.db") as database:
+        database.execute("UPDATE payment SET attention = 'refund: счет в статусе «Отменен»' "
+                         "WHERE id = (SELECT MAX(id) FROM payment)")
+        token = database.execute("SELECT token FROM invoice WHERE status = 'issued' ORDER BY id DESC").fetchone()[0]
+    page.goto(base + "/invoices")
+    page.screenshot(path=f"{out}/history-refund.png")
+    stranger = browser.new_page(viewport={"width": 1280, "height": 900}, locale="ru-RU")
+    for _ in range(10):
+        stranger.goto(base + "/login")
+        stranger.fill("#phone", "9000000000")
+        stranger.fill("#password", "a wrong guess")
+        stranger.click("text=Войти")
+        stranger.wait_for_selector(".error")
+    stranger.screenshot(path=f"{out}/login-captcha.png", full_page=True)
+    with sqlite3.connect(f"{tmp}/ckbiz.db") as database:
+        database.execute("UPDATE merchant SET active = 0")
+    stranger.goto(f"{base}/i/{token}")
+    stranger.screenshot(path=f"{out}/payer-disabled.png", full_page=True)
+    stranger.close()
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from providers import SHOP_ID, TBANK_PASSWORD, TERMINAL_KEY, YOOKASSA_SECRET, Fa
 
 from ckbiz import create_app, database  # noqa: E402
 from ckbiz.domain import guards  # noqa: E402
-from ckbiz.extensions import db, huey  # noqa: E402
+from ckbiz.extensions import QUEUES, db  # noqa: E402
 from ckbiz.models import MODELS  # noqa: E402
 
 PG_URL = os.environ.get("CKBIZ_TEST_DATABASE_URL", "")
@@ -87,9 +87,11 @@ def app(tmp_path, monkeypatch, database_url):
     })
     if database_url.startswith("sqlite"):
         database.migrate(db)
-    huey.immediate = True
+    for queue in QUEUES:
+        queue.immediate = True
     yield app
-    huey.immediate = False
+    for queue in QUEUES:
+        queue.immediate = False
     if not db.is_closed():
         db.close()
 

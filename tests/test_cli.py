@@ -169,7 +169,7 @@ def test_worker_runs_the_periodic_jobs_unless_told_not_to(runner, monkeypatch):
     from ckbiz import worker
 
     calls = []
-    monkeypatch.setattr(worker, "run", lambda huey, **options: calls.append(options))
+    monkeypatch.setattr(worker, "run", lambda huey, urgent_huey, **options: calls.append(options))
     assert run(runner, "worker").exit_code == 0
     assert run(runner, "worker", "--no-periodic", "--workers", "4").exit_code == 0
     assert [c["periodic"] for c in calls] == [True, False]

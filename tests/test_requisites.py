@@ -49,7 +49,7 @@ def test_inn_valid(value, expected):
 
 
 @pytest.mark.parametrize("value", ["", None, "   ", "7707083894", "500100732258", "77070838",
-                                   "77070838931", "77070838ab", "７７０７０８３８９３"])
+                                   "77070838931", "77070838ab", "７７０７０８３８９４"])
 def test_inn_invalid(value):
     with pytest.raises(RequisiteError) as excinfo:
         clean_inn(value)
@@ -87,6 +87,12 @@ def test_kpp_invalid(value):
 @pytest.mark.parametrize("value", ["049805746", "044525225", " 044 525 225 "])
 def test_bik_valid(value):
     assert clean_bik(value) == value.replace(" ", "")
+
+
+def test_digits_of_other_scripts_are_read_as_ascii_digits():
+    """Fullwidth and Arabic-Indic digits are the same digits (domain.typed_text); stored as 0–9."""
+    assert clean_inn("７７０７０８３８９３") == "7707083893"
+    assert clean_bik("٠٤٤٥٢٥٢٢٥") == "044525225"
 
 
 @pytest.mark.parametrize("value", ["", None, "04452522", "0445252250", "04452522X",

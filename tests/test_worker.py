@@ -8,7 +8,7 @@ import pytest
 
 from ckbiz import tasks
 from ckbiz import worker as consumer_module
-from ckbiz.extensions import db, huey
+from ckbiz.extensions import QUEUES, db, huey, urgent_huey
 from ckbiz.models import Delivery, Invoice
 from conftest import csrf_token
 from live import environment, wait_for, worker
@@ -25,11 +25,13 @@ def queue_url():
 
 @pytest.fixture
 def queued(app):
-    """Tasks go to the real queue (not run inline), which starts empty."""
-    huey.immediate = False
-    huey.flush()
+    """Tasks go to the real queues (not run inline), which start empty."""
+    for queue in QUEUES:
+        queue.immediate = False
+        queue.flush()
     yield
-    huey.flush()
+    for queue in QUEUES:
+        queue.flush()
 
 
 def issue_three(app, client, merchant):
@@ -199,5 +201,5 @@ def test_tasks_starting_together_on_a_fresh_consumer_share_one_database_pool(app
                 thread.join()
 
     monkeypatch.setattr(consumer_module, "GracefulConsumer", FourTasksAtOnce)
-    consumer_module.run(huey)
+    consumer_module.run(huey, urgent_huey)
     assert errors == []

@@ -84,6 +84,9 @@ def sms_text(delivery, invoice=None, secret=None):
         merchant = Merchant.get_by_id(delivery.merchant_id)
         return _("Вас пригласили в кабинет ЦК Бизнес «%(m)s». Задайте пароль (ссылка действует 72 часа): %(u)s",
                  m=merchant.name, u=public_url("auth.invitation", token=secret))
+    if delivery.kind in NOTICES:  # to the merchant, who has no e-mail: the notice and the invoice's link
+        text = str(NOTICES[delivery.kind][1]) % _values(invoice)
+        return f"{text} {public_url('invoice.show', number=invoice.number)}"
     url = public_url("payer.show", token=invoice.token)
     amount = formatting.rubles(invoice.amount_kop)
     if delivery.kind == "reminder":

@@ -151,12 +151,12 @@ def _failed(delivery, error):
 
 def stale():
     """Rows nobody is looking after: pending or sending past their lease."""
-    return Delivery.select(Delivery.id).where(
+    return Delivery.select(Delivery.id, Delivery.kind).where(
         Delivery.state.in_(("pending", "sending")), Delivery.lease_until < utcnow())
 
 
 def sweep():
-    """The ids of every stale row, to be queued again.
+    """(id, kind) of every stale row, to be queued again.
 
     A row still "sending" after its last allowed attempt belongs to a worker that
     died mid-send every time: give up on it visibly instead of looping.
@@ -164,14 +164,15 @@ def sweep():
     Delivery.update(state="failed", last_error="worker stopped while sending", lease_until=None).where(
         Delivery.state == "sending", Delivery.lease_until < utcnow(),
         Delivery.attempts >= MAX_ATTEMPTS).execute()
-    return [row.id for row in stale()]
+    return [(row.id, row.kind) for row in stale()]
 
 
 def reset_failed():
-    """Give failed rows a fresh budget; returns their ids, to be queued again."""
+    """Give failed rows a fresh budget; returns their (id, kind), to be queued again."""
     with db.atomic():
-        ids = [row.id for row in Delivery.select(Delivery.id).where(Delivery.state == "failed")]
+        rows = [(row.id, row.kind) for row in Delivery.select(Delivery.id, Delivery.kind)
+                .where(Delivery.state == "failed")]
         Delivery.update(state="pending", attempts=0, lease_until=utcnow() + grace()).where(
-            Delivery.id.in_(ids)).execute()
-    return ids
+            Delivery.id.in_([delivery_id for delivery_id, _ in rows])).execute()
+    return rows
 

@@ -59,24 +59,34 @@ def user_by_phone(phone):
             if phone else None)
 
 
-def authenticate(phone, password):
-    """The user whose phone and password match and who may log in, else None (same cost either way).
+def authenticate(phone, password, temporary_only=False):
+    """The user whose phone and password match and who may log in, else None.
 
-    A valid temporary password from recovery also matches, once: it is spent here,
-    and the user must then choose a password of their own.
+    A valid temporary password from recovery also matches, once: it is spent here, the old
+    password stops working with it (DESIGN: it works only until the temporary one is used),
+    and the user must then choose a password of their own. With `temporary_only` (the phone
+    is past its limit of failed logins and no captcha was solved) only a temporary password
+    is tried, so its owner still gets in.
+
+    Every path costs the same: two hash checks, the password's and the temporary one's, each
+    against the dummy hash where there is nothing to check (unknown phone, invited user, no
+    temporary password) — a known, unknown, disabled or recovering phone cannot be told apart
+    by the time the answer takes.
     """
     user = user_by_phone(phone)
-    if user is None or user.password_hash is None:
-        check_password_hash(_DUMMY_HASH, password)
+    own = user.password_hash if user is not None and user.password_hash and not temporary_only else None
+    temporary = (user.temp_password_hash if user is not None and user.temp_password_hash
+                 and user.temp_password_expires_at > utcnow() else None)
+    own_matches = check_password_hash(own or _DUMMY_HASH, password) and own is not None
+    temporary_matches = check_password_hash(temporary or _DUMMY_HASH, password) and temporary is not None
+    if user is None or not user.is_active:
         return None
-    if not user.is_active:
-        return None
-    if check_password_hash(user.password_hash, password):
+    if own_matches:
         return user
-    if (user.temp_password_hash and user.temp_password_expires_at > utcnow()
-            and check_password_hash(user.temp_password_hash, password)):
-        spent = (User.update(temp_password_hash=None, temp_password_expires_at=None, must_change_password=True)
-                 .where(User.id == user.id, User.temp_password_hash == user.temp_password_hash).execute())
+    if temporary_matches:
+        spent = (User.update(temp_password_hash=None, temp_password_expires_at=None, must_change_password=True,
+                             password_hash=hash_password(secrets.token_urlsafe(32)))
+                 .where(User.id == user.id, User.temp_password_hash == temporary).execute())
         return user_by_phone(phone) if spent else None
     return None
 

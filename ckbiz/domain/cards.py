@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 from .. import gateways
@@ -29,6 +30,10 @@ class PaymentRefused(Exception):
     """The payer cannot pay this invoice now; the message says why."""
 
 
+MERCHANT_DISABLED = _l("Получатель платежа сейчас не принимает оплату через ЦК Бизнес. "
+                       "Свяжитесь с ним, чтобы оплатить счет.")
+
+
 class ProviderUnavailable(Exception):
     """The provider did not start the payment; the invoice stays payable, the message says so."""
 
@@ -42,6 +47,13 @@ def start(invoice, method="card"):
     """
     if not payable(invoice):
         raise PaymentRefused(_("Этот счет уже нельзя оплатить."))
+    if not Merchant.get_by_id(invoice.merchant_id).active:
+        raise PaymentRefused(MERCHANT_DISABLED)
+    # A declined card may be tried again, but a button pressed fifty times is not fifty payments.
+    recent = Payment.select().where(Payment.invoice == invoice.id,
+                                    Payment.created_at > utcnow() - timedelta(minutes=1)).count()
+    if recent >= int(current_app.config["PAYMENT_STARTS_PER_MINUTE"]):
+        raise PaymentRefused(_("Слишком много попыток оплаты за минуту. Подождите минуту и попробуйте снова."))
     gateway = gateways.current()
     payment = _unanswered(invoice, gateway.name, method) or Payment.create(
         invoice=invoice, gateway=gateway.name, method=method, provider_payment_id=gateway.new_payment_id(),
@@ -111,6 +123,8 @@ def apply(gateway_name, notice):
                      .where(Payment.id == payment.id, Payment.status == "pending").execute())
         if not confirmed:
             return "already", []
+        # A wrong amount told earlier is settled by this valid notification of the right one.
+        Payment.update(attention="").where(Payment.id == payment.id, Payment.attention.startswith("mismatch:")).execute()
         return _mark_paid(payment, invoice, now)
 
 
@@ -135,7 +149,9 @@ def _flag(payment, invoice, reason, detail):
     Payment.update(attention=f"{reason}: {detail}"[:250]).where(Payment.id == payment.id).execute()
     InvoiceEvent.create(invoice=invoice.id, kind=f"payment_{reason}", note=detail[:250])
     current_app.logger.warning("payment %s needs attention: %s %s", payment.id, reason, detail)
-    rows = _merchant_notice(invoice, f"{reason}_notice")
+    # Money to check or return is told by SMS to the owner when the merchant has no e-mail.
+    rows = outbox.for_merchant(Merchant.get_by_id(invoice.merchant_id), invoice.id, f"{reason}_notice",
+                               sms_fallback=True)
     if reason == "refund":
         rows += outbox.webhook(invoice.merchant_id, invoice.id, "payment.refund_needed")
     return rows

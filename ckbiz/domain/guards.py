@@ -26,18 +26,23 @@ def keyed_digest(secret):
     return hmac.new(key, secret.strip().encode(), hashlib.sha256).hexdigest()
 
 
-def new_captcha():
-    """A new captcha: returns (its key for the session, the PNG bytes)."""
+def new_captcha(previous_key=None):
+    """A new captcha: returns (its key for the session, the PNG bytes). A browser asking again
+    (↻, a reloaded page) gets its previous row rewritten rather than one more row."""
     answer = "".join(secrets.choice("0123456789") for _ in range(CAPTCHA_LENGTH))
     image = ImageCaptcha(width=180, height=64).generate(answer, format="png").getvalue()
-    return remember_captcha(answer), image
+    return remember_captcha(answer, previous_key), image
 
 
-def remember_captcha(answer):
-    """Store an answer's digest for a few minutes; returns the key the session keeps."""
+def remember_captcha(answer, previous_key=None):
+    """Store an answer's digest for a few minutes, in the previous captcha's row when it still
+    exists; returns the key the session keeps."""
+    values = {"answer_hash": keyed_digest(answer), "expires_at": utcnow() + CAPTCHA_LIFETIME}
     with db.atomic():
+        if previous_key and Captcha.update(**values).where(Captcha.key == previous_key).execute():
+            return previous_key
         Captcha.delete().where(Captcha.expires_at < utcnow()).execute()
-        return Captcha.create(answer_hash=keyed_digest(answer), expires_at=utcnow() + CAPTCHA_LIFETIME).key
+        return Captcha.create(**values).key
 
 
 def captcha_solved(key, answer):
@@ -50,6 +55,11 @@ def captcha_solved(key, answer):
             return False
         Captcha.delete().where(Captcha.id == row.id).execute()
     return row.expires_at > utcnow() and hmac.compare_digest(row.answer_hash, keyed_digest(answer))
+
+
+def captcha_allowed(address):
+    """Count one captcha image for the address; False past CAPTCHAS_PER_ADDRESS_PER_HOUR."""
+    return hit("captcha-ip", address, HOUR) <= current_app.config["CAPTCHAS_PER_ADDRESS_PER_HOUR"]
 
 
 def sms_allowed(purpose, phone, address):

@@ -11,10 +11,11 @@ from . import catalog, money, outbox, positions, reminders, requisites
 from .contacts import PhoneError, clean_email, normalise_phone
 from .positions import total
 from .requisites import ORGANISATION_FIELDS
+from .typed_text import digits_ascii
 
 MAX_REQUISITE = 200
 MAX_COMMENT = 1000
-_MONTH = re.compile(r"^(0[1-9]|1[0-2])\.(19|20)\d\d$")
+_MONTH = re.compile(r"^(0[1-9]|1[0-2])\.(19|20)\d\d$", re.ASCII)
 
 
 def snapshot(service):
@@ -42,7 +43,7 @@ def clean_requisites(service, values):
     """
     cleaned, errors = [], {}
     for field in service.fields:
-        raw = " ".join(str(values.get(field["name"]) or "").split())
+        raw = " ".join(digits_ascii(values.get(field["name"])).split())
         try:
             value = _clean_value(field, raw)
         except ValueError as exc:

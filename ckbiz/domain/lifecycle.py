@@ -1,5 +1,7 @@
 """An invoice's life (§6.1, §6.2): its statuses and their labels, the one rule of what
 can still be paid, and the transitions of DESIGN.md, each atomic and recorded."""
+from datetime import timedelta
+
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -116,10 +118,22 @@ def _still_payable(invoice, action):
     return current
 
 
+def _within_hourly_cap(invoice, kind, refusal):
+    """Refused with `refusal` once the merchant did `kind` INVOICE_SENDS_PER_HOUR times on this
+    invoice in the last hour (counted from its events; automatic reminders are another kind)."""
+    since = utcnow() - timedelta(hours=1)
+    done = (InvoiceEvent.select()
+            .where(InvoiceEvent.invoice == invoice.id, InvoiceEvent.kind == kind, InvoiceEvent.at > since).count())
+    if done >= int(current_app.config["INVOICE_SENDS_PER_HOUR"]):
+        raise TransitionRefused(refusal % {"n": invoice.number, "cap": done})
+
+
 def remind(invoice, actor):
     """«Напомнить»: resend to the payer (e-mail, and SMS when there is a phone); returns the rows."""
     with db.atomic():
         current = _still_payable(invoice, "remind")
+        _within_hourly_cap(invoice, "reminded", _("По счету № %(n)s уже напоминали %(cap)d раз за последний "
+                                                 "час. Следующее напоминание — позже."))
         rows = outbox.for_payer(current, "reminder")
         InvoiceEvent.create(invoice=invoice.id, kind="reminded", actor=actor)
     return rows
@@ -129,6 +143,8 @@ def send_to(invoice, email, actor):
     """«Отправить» (§6.3.1): the invoice to another e-mail address; returns the rows."""
     with db.atomic():
         _still_payable(invoice, "send")
+        _within_hourly_cap(invoice, "sent_to", _("Счет № %(n)s уже отправляли %(cap)d раз за последний час. "
+                                                "Отправьте позже."))
         row = outbox.add(invoice.merchant_id, invoice.id, "email", "sent_to", email)
         InvoiceEvent.create(invoice=invoice.id, kind="sent_to", note=email, actor=actor)
     return [row]

@@ -5,7 +5,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask_babel import format_currency
 from flask_babel import lazy_gettext as _l
 
-_RUBLES = re.compile(r"^\d{1,12}([.,]\d{1,2})?$")
+from .typed_text import digits_ascii
+
+_RUBLES = re.compile(r"^\d{1,12}([.,]\d{1,2})?$", re.ASCII)
 KOPECK = Decimal("0.01")
 
 
@@ -19,7 +21,7 @@ def parse_rubles(text):
     Exponents, NaN, signs and a third decimal are refused rather than rounded:
     a merchant who typed 1.001 made a mistake we should show, not guess at.
     """
-    raw = "".join(str(text if text is not None else "").split())  # any space, no-break ones too
+    raw = "".join(digits_ascii(text).split())  # any space, no-break ones too
     if not raw:
         raise AmountError(_l("Укажите сумму"))
     if not _RUBLES.match(raw):
@@ -61,8 +63,8 @@ def commission(amount_kop, rate_bp, minimum_kop=0, maximum_kop=None):
 
 def percent_to_bp(text):
     """'1.5' or '1,5' percent to 150 hundredths; ValueError beyond two decimals or 0–100."""
-    raw = str(text).strip().replace(",", ".")
-    if not re.match(r"^\d{1,3}(\.\d{1,2})?$", raw):
+    raw = digits_ascii(text).replace(",", ".")
+    if not re.match(r"^\d{1,3}(\.\d{1,2})?$", raw, re.ASCII):
         raise ValueError("commission percent: up to two decimals, e.g. 1.5")
     value = Decimal(raw)
     if value > 100:

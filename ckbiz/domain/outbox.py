@@ -9,7 +9,13 @@ from peewee import SQL, Value
 
 from ..database import is_sqlite, utcnow
 from ..extensions import db
-from ..models import Delivery, Invoice, InvoiceEvent, Webhook, new_token
+from ..models import Delivery, Invoice, InvoiceEvent, User, Webhook, new_token
+from .roles import OWNER
+
+# Sent on a queue of their own (tasks.send_urgent_delivery), never behind ordinary mail: the
+# payment notices and confirmations, and the SMS someone is waiting for at a login form.
+URGENT_KINDS = frozenset({"paid_notice", "payment_received", "refund_notice", "mismatch_notice",
+                          "password", "register_code", "register_exists"})
 
 
 def grace():
@@ -77,10 +83,16 @@ def for_payer(invoice, kind):
     return rows
 
 
-def for_merchant(merchant, invoice_id, kind, user=None):
-    """An e-mail to the merchant's contact address (or its copy address), if it has one."""
+def for_merchant(merchant, invoice_id, kind, user=None, sms_fallback=False):
+    """An e-mail to the merchant's contact address (or its copy address), if it has one; else,
+    with `sms_fallback`, an SMS to its owner's phone."""
     address = merchant.email or merchant.copy_email
-    return [add(merchant.id, invoice_id, "email", kind, address, user=user)] if address else []
+    if address:
+        return [add(merchant.id, invoice_id, "email", kind, address, user=user)]
+    owner = (User.select(User.phone)
+             .where(User.merchant == merchant.id, User.role == OWNER, User.password_hash.is_null(False))
+             .order_by(User.id).first()) if sms_fallback else None
+    return [add(merchant.id, invoice_id, "sms", kind, owner.phone, user=user)] if owner else []
 
 
 def sms_cap_reached(merchant_id):

@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask_babel import lazy_gettext as _l
 
 from . import money
+from .typed_text import digits_ascii, visible
 
 # The rates a Russian invoice may name; "none" is «Без НДС» (a payee on the simplified system).
 VAT_RATES = ("none", "0", "5", "7", "10", "20", "22")
@@ -18,7 +19,7 @@ VAT_LABELS = {"none": _l("Без НДС"), "0": "0 %", "5": "5 %", "7": "7 %", "
 UNITS = ("шт.", "усл.", "ч", "дн.", "мес.", "кг", "г", "т", "л", "м", "м²", "м³", "км", "компл.", "упак.")
 MAX_POSITIONS = 100
 MAX_NAME = 200
-_QUANTITY = re.compile(r"^\d{1,9}([.,]\d{1,3})?$")
+_QUANTITY = re.compile(r"^\d{1,9}([.,]\d{1,3})?$", re.ASCII)
 _THOUSANDTH = Decimal("0.001")
 FIELDS = ("name", "quantity", "unit", "price", "vat")
 
@@ -46,7 +47,7 @@ class PositionErrors(ValueError):
 
 def parse_quantity(text):
     """Decimal quantity from '2', '1,5', '0.125'; ValueError with a Russian message otherwise."""
-    raw = "".join(str(text or "").split())
+    raw = "".join(digits_ascii(text).split())
     if not raw:
         raise ValueError(_l("Укажите количество"))
     if not _QUANTITY.match(raw):
@@ -72,7 +73,7 @@ def vat_of(amount_kop, vat):
 
 def is_blank(row):
     """A row the merchant left empty: no name and no price (quantity, unit and rate have defaults)."""
-    return not any(str(row.get(field) or "").strip() for field in ("name", "price"))
+    return not any(visible(str(row.get(field) or "")) for field in ("name", "price"))
 
 
 def clean_positions(rows, maximum):
@@ -102,7 +103,7 @@ def clean_positions(rows, maximum):
 
 def _clean_row(row):
     errors = {}
-    name = " ".join(str(row.get("name") or "").split())
+    name = " ".join(visible(str(row.get("name") or "")).split())
     if not name:
         errors["name"] = _l("Укажите наименование")
     elif len(name) > MAX_NAME:

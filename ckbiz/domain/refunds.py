@@ -1,22 +1,45 @@
-"""«Вернуть платеж»: returning a payment flagged as needing a refund, once.
+"""Money that needs returning, and «Вернуть платеж».
 
-The payment is claimed (refund_state = refunding) before the provider is asked, so two
-clicks or two tabs ask once; a provider that did not answer leaves the claim, and the next
-click asks again with the same idempotency key, which the provider turns into the same refund.
+A card payment confirmed for an invoice that could no longer be paid is flagged "refund" and
+waits for its refund: the history shows such payments in a banner and a filter. «Вернуть платеж»
+returns one, once: the payment is claimed (refund_state = refunding) before the provider is
+asked, so two clicks or two tabs ask once; a provider that did not answer leaves the claim, and
+the next click asks again with the same idempotency key, which the provider turns into the same
+refund.
 """
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from peewee import SQL, fn
 
 from .. import gateways
 from ..database import utcnow
 from ..gateways.base import ProviderError
-from ..models import InvoiceEvent, Payment
+from ..models import Invoice, InvoiceEvent, Payment
+
+FLAG = "refund"
 
 
 class RefundRefused(Exception):
     """The payment cannot be returned now; the message says why."""
+
+
+def _waiting():
+    """The payments still waiting for their refund."""
+    return Payment.select().where(Payment.attention.startswith(FLAG + ":"), Payment.refund_state != "refunded")
+
+
+def invoices_with_refund_due():
+    """Ids of invoices with money to return, as a subquery."""
+    return _waiting().select(Payment.invoice)
+
+
+def due(merchant):
+    """(how many payments, how many kopecks) the merchant has to return."""
+    count, kopecks = (_waiting().join(Invoice).where(Invoice.merchant == merchant)
+                      .select(fn.COUNT(SQL("*")), fn.SUM(Payment.amount_kop)).tuples().get())
+    return count, int(kopecks or 0)
 
 
 def refundable(invoice):

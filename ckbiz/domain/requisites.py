@@ -7,6 +7,8 @@ from flask_babel import lazy_gettext as _l
 from stdnum import exceptions as stdnum_exc
 from stdnum.ru import inn as stdnum_inn
 
+from .typed_text import digits_ascii, visible
+
 _WEIGHTS = (7, 1, 3)
 # Settlement centres (РКЦ) of the Bank of Russia end in 000/001/002: their BIK tail
 # is not a bank's own number, so their corr. accounts do not end with it.
@@ -43,7 +45,7 @@ class OrganisationErrors(ValueError):
 
 def _compact(value):
     """The value without any whitespace: people paste "7707 083 893"."""
-    return "".join(str(value or "").split())
+    return "".join(digits_ascii(value).split())
 
 
 def _fail(field, message):
@@ -124,7 +126,7 @@ def clean_corr_account(corr, bik):
 
 def clean_organisation(data):
     """Return the cleaned organisation dict or raise OrganisationErrors with every bad field."""
-    out = {k: str(data.get(k) or "").strip() for k in _LABELS}
+    out = {k: visible(str(data.get(k) or "")) for k in _LABELS}
     errors = {}
     for field in ("name", "bank_name", "recipient"):
         if not out[field] and field != "recipient":
@@ -153,7 +155,7 @@ def clean_organisation(data):
 def clean_payer_organisation(data):
     """The payer organisation of an invoice ({"name", "inn", "kpp"}), None when nothing is typed,
     or OrganisationErrors with every bad field. An ИП (12-digit ИНН) has no КПП."""
-    out = {k: " ".join(str(data.get(k) or "").split()) for k in ("name", "inn", "kpp")}
+    out = {k: " ".join(visible(str(data.get(k) or "")).split()) for k in ("name", "inn", "kpp")}
     if not any(out.values()):
         return None
     errors = {}

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from peewee import SQL, fn
 
 from ..models import MAX_ID, Invoice
+from . import refunds
 from .clock import zone
 from .contacts import PhoneError, normalise_email, normalise_phone
 from .lifecycle import STATUSES
@@ -29,6 +30,7 @@ class Selection:
         self.period = {}
         self.issued_from = self._date(args, "from", tz_name, time.min)
         self.issued_to = self._date(args, "to", tz_name, time.max)
+        self.refund = args.get("refund") == "1"  # only invoices with money to return
         self.after = args.get("after", type=int)
         if self.after is not None and not 0 < self.after <= MAX_ID:  # SQLite cannot bind a larger one
             self.after = None
@@ -75,6 +77,8 @@ class Selection:
         """The query narrowed by status, period and, for a page, the cursor."""
         if self.status:
             query = query.where(Invoice.status == self.status)
+        if self.refund:
+            query = query.where(Invoice.id.in_(refunds.invoices_with_refund_due()))
         if self.issued_from:
             query = query.where(Invoice.issued_at >= self.issued_from)
         if self.issued_to:
@@ -113,6 +117,6 @@ class Selection:
 
     def args(self, **override):
         """The query string of this selection (for links: next page, CSV), without empties."""
-        values = {"q": self.q, "status": self.status, **self.period}
+        values = {"q": self.q, "status": self.status, "refund": "1" if self.refund else "", **self.period}
         values.update(override)
         return {k: v for k, v in values.items() if v}

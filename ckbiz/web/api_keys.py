@@ -3,18 +3,17 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import StringField, ValidationError
 
 from ..domain import api_keys
-from ..forms import strip
+from ..forms import Form, strip
 from ..models import ApiKey
 from .access import actor, current_merchant, requires
 
 bp = Blueprint("api_keys", __name__, url_prefix="/settings/api")
 
 
-class KeyForm(FlaskForm):
+class KeyForm(Form):
     name = StringField(_l("Название ключа"), filters=[strip])
 
     def validate_name(self, field):

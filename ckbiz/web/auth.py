@@ -6,14 +6,13 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from .. import tasks
 from ..domain import accounts, guards, sessions, team
 from ..extensions import login as login_manager
-from ..forms import PhoneField, email_address, password_length, strip
+from ..forms import Form, PhoneField, email_address, password_length, strip
 from .access import requires
 
 bp = Blueprint("auth", __name__)
@@ -36,19 +35,21 @@ def load_user(token):
     return user
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     phone = PhoneField(_l("Телефон"), validators=[InputRequired(_l("Укажите номер телефона"))])
     password = PasswordField(_l("Пароль"), validators=[InputRequired(_l("Введите пароль"))])
+    # Shown only once the phone is past LOGIN_ATTEMPTS_PER_HOUR failed logins.
+    captcha = StringField(_l("Введите код с картинки"))
 
 
-class PhoneCaptchaForm(FlaskForm):
+class PhoneCaptchaForm(Form):
     """A phone behind the image captcha: «Вспомнить пароль» and the first step of registration."""
 
     phone = PhoneField(_l("Телефон"), validators=[InputRequired(_l("Укажите номер телефона"))])
     captcha = StringField(_l("Введите код с картинки"), validators=[InputRequired(_l("Введите код с картинки"))])
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     code = StringField(_l("Код из СМС"), validators=[InputRequired(_l("Введите код из СМС"))])
     name = StringField(_l("Название организации или ваше имя"), filters=[strip],
                        validators=[Length(max=200)])
@@ -58,7 +59,7 @@ class RegisterForm(FlaskForm):
                             validators=[EqualTo("password", _l("Пароли не совпадают"))])
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     current = PasswordField(_l("Текущий пароль"), validators=[InputRequired(_l("Введите текущий пароль"))])
     password = PasswordField(_l("Новый пароль"), validators=[InputRequired(), password_length])
     confirm = PasswordField(_l("Новый пароль ещё раз"),
@@ -93,26 +94,40 @@ def start_session(user):
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """«Вход в Личный кабинет»: phone and password; one answer for every failure."""
+    """«Вход в Личный кабинет»: phone and password; one answer for every failure.
+
+    Failed logins are counted per phone and per address. Past the address's limit every login
+    from there is refused for the hour. Past the phone's limit, which a stranger can reach,
+    its password is checked only with a solved captcha (the owner can solve it) and a valid
+    temporary password from «Вспомнить пароль» always gets in. Counters exist for unknown
+    phones as for known ones, so neither answer tells whether a phone is registered.
+    """
     form = LoginForm()
+    captcha_needed = False
     if form.validate_on_submit():
         phone, address = form.phone.phone, client_address()
         config = current_app.config
-        if (guards.hits("login-phone", phone, HOUR) >= config["LOGIN_ATTEMPTS_PER_HOUR"]
-                or guards.hits("login-ip", address, HOUR) >= config["LOGIN_ATTEMPTS_PER_ADDRESS_PER_HOUR"]):
+        if guards.hits("login-ip", address, HOUR) >= config["LOGIN_ATTEMPTS_PER_ADDRESS_PER_HOUR"]:
             form.password.errors.append(_("Слишком много неудачных попыток входа. Попробуйте через час "
                                           "или восстановите пароль."))
         else:
-            user = accounts.authenticate(phone, form.password.data)
+            captcha_needed = guards.hits("login-phone", phone, HOUR) >= config["LOGIN_ATTEMPTS_PER_HOUR"]
+            solved = captcha_needed and guards.captcha_solved(session.pop("captcha", None), form.captcha.data)
+            user = accounts.authenticate(phone, form.password.data, temporary_only=captcha_needed and not solved)
             if user is not None:
                 start_session(user)
                 target = url_for("auth.password") if user.must_change_password else None
                 return redirect(target or safe_next(request.args.get("next")) or url_for("core.index"), 303)
-            guards.hit("login-phone", phone, HOUR)
             guards.hit("login-ip", address, HOUR)
-            form.password.errors.append(_("Неверный телефон или пароль"))
+            if captcha_needed and not solved:
+                form.captcha.errors.append(_("Для этого номера было много неудачных попыток входа: "
+                                             "введите код с картинки."))
+            else:
+                form.password.errors.append(_("Неверный телефон или пароль"))
+            # The next attempt shows the captcha as soon as this one reached the limit.
+            captcha_needed = guards.hit("login-phone", phone, HOUR) >= config["LOGIN_ATTEMPTS_PER_HOUR"]
     status = 422 if form.errors else 200
-    return render_template("auth/login.html", form=form,
+    return render_template("auth/login.html", form=form, captcha_needed=captcha_needed,
                            registration=current_app.config["REGISTRATION"] == "open"), status
 
 
@@ -189,7 +204,10 @@ def insist_on_a_new_password():
 @bp.get("/captcha.png")
 def captcha_image():
     """A fresh captcha; only its key goes into the session, never the answer."""
-    key, image = guards.new_captcha()
+    if not guards.captcha_allowed(client_address()):
+        return Response(_("Слишком много картинок с кодом с вашего адреса. Попробуйте через час."), 429,
+                        {"Content-Type": "text/plain; charset=utf-8", "Retry-After": "3600"})
+    key, image = guards.new_captcha(session.get("captcha"))
     session["captcha"] = key
     return Response(image, mimetype="image/png", headers={"Cache-Control": "no-store"})
 
@@ -219,7 +237,7 @@ def passes_captcha_and_limits(form, purpose, too_many):
     return True
 
 
-class InvitationForm(FlaskForm):
+class InvitationForm(Form):
     name = StringField(_l("Ваше имя"), filters=[strip], validators=[Length(max=200)])
     password = PasswordField(_l("Пароль"), validators=[InputRequired(), password_length])
     confirm = PasswordField(_l("Пароль ещё раз"), validators=[EqualTo("password", _l("Пароли не совпадают"))])

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from peewee import InterfaceError, InternalError, OperationalError
+from werkzeug.exceptions import RequestEntityTooLarge
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -130,3 +131,11 @@ def database_unavailable(error):
         return _("Сервис временно недоступен. Повторите через несколько секунд."), 503, {
             **headers, "Content-Type": "text/plain; charset=utf-8"}
     return render_template("core/unavailable.html"), 503, headers
+
+
+@bp.app_errorhandler(RequestEntityTooLarge)
+def too_large(error):
+    """A body past MAX_CONTENT_LENGTH, refused unread: a Russian page (text for htmx), never a 500."""
+    if is_htmx():
+        return _("Слишком много данных в одной форме."), 413, {"Content-Type": "text/plain; charset=utf-8"}
+    return render_template("core/too_large.html"), 413

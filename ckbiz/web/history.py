@@ -5,6 +5,7 @@ import io
 from flask import Blueprint, Response, render_template, request, stream_with_context
 
 from .. import htmx
+from ..domain import refunds
 from ..domain.lifecycle import STATUS_LABELS, STATUSES
 from ..domain.search import Selection
 from ..formatting import plain_rubles, datetime_text
@@ -34,6 +35,7 @@ def index():
     selection = Selection(request.args, current_merchant.timezone)
     page = list(rows(selection, PAGE + 1))
     context = {"selection": selection, "invoices": page[:PAGE], "statuses": STATUSES,
+               "refunds_due": refunds.due(current_merchant),
                "tz": current_merchant.timezone,
                "next_after": page[PAGE - 1].number if len(page) > PAGE else None}
     return htmx.page_or_fragment("history/index.html", "history/_results.html", "history-results", **context)

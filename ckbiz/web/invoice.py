@@ -7,14 +7,13 @@ answers with the changed row or dialog, and a toast.
 from flask import Blueprint, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField
 from wtforms.validators import InputRequired, Length
 
 from .. import htmx, tasks
 from ..delivery.messages import invoice_context
 from ..domain import lifecycle, refunds, reminders
-from ..forms import email_address
+from ..forms import Form, email_address
 from ..models import Delivery, InvoiceEvent
 from .access import actor, current_merchant, get_invoice, requires
 from .auth import safe_next
@@ -37,7 +36,7 @@ DONE = {
 DETAILS = {"invoice-dialog": "invoice/_dialog.html", "invoice-page": "invoice/_page.html"}
 
 
-class SendForm(FlaskForm):
+class SendForm(Form):
     """«Отправить счет на почту» (§6.3.1)."""
 
     email = EmailField(_l("Отправить счет на почту"), validators=[

@@ -5,12 +5,11 @@ from functools import cached_property
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, StringField, TextAreaField, ValidationError
 from wtforms.validators import InputRequired, Length
 
 from ..domain import catalog, invoicing, money, positions, reminders, requisites
-from ..forms import ChoiceField, PhoneField, email_address, strip
+from ..forms import ChoiceField, Form, PhoneField, email_address, strip
 
 REQUISITE_PREFIX = "req-"
 # A positions row's inputs are pos-<row>-<field>; rows are numbered anew at each render.
@@ -27,7 +26,7 @@ def row_amount(row):
         return None
 
 
-class IssueForm(FlaskForm):
+class IssueForm(Form):
     service = ChoiceField(_l("Услуга"), coerce=int)
     payer_phone = PhoneField(_l("Телефон"))
     payer_email = EmailField(_l("Эл. адрес"), validators=[Length(max=254), email_address])

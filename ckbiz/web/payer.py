@@ -6,7 +6,6 @@ import re
 from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import StringField, ValidationError
 from wtforms.validators import InputRequired, Length, Regexp
 
@@ -15,6 +14,7 @@ from ..database import utcnow
 from ..delivery.messages import invoice_context
 from ..domain import cards, qr
 from ..domain.lifecycle import payable
+from ..forms import Form
 from ..gateways import demo
 from ..htmx import wants_fragment
 from ..models import Invoice, InvoiceEvent, Merchant, Payment
@@ -42,12 +42,16 @@ def get_invoice_by_token(token):
 
 
 def payer_page(invoice, status=200, error=None):
-    """The invoice as the payer sees it, with the pay button while it can be paid.
+    """The invoice as the payer sees it, with the pay button while it can be paid; a disabled
+    merchant's invoices say so and offer no way to pay.
 
     The pay form leads to the provider's page through our 303, and the browser checks
     form-action against every step of that way.
     """
-    can_pay = payable(invoice)
+    open_now, active = payable(invoice), invoice.merchant.active
+    can_pay = open_now and active
+    if open_now and not active:
+        error = error or cards.MERCHANT_DISABLED
     html = render_template("payer/show.html", payable=can_pay, processing=can_pay and cards.in_flight(invoice),
                            methods=gateways.methods(),
                            error=error, status_id=STATUS_ID, **invoice_context(invoice))
@@ -86,8 +90,8 @@ def pay(token):
         abort(400)
     try:
         _, url = cards.start(invoice, method)
-    except cards.PaymentRefused:
-        return payer_page(invoice, 409)
+    except cards.PaymentRefused as exc:
+        return payer_page(invoice, 409, error=str(exc))
     except cards.ProviderUnavailable as exc:
         return payer_page(invoice, 502, error=str(exc))
     return redirect(url, 303)
@@ -97,7 +101,7 @@ def pay(token):
 def qr_png(token):
     """The GOST R 56042-2014 payment QR for a bank transfer of the invoice amount."""
     invoice = get_invoice_by_token(token)
-    if not payable(invoice):
+    if not payable(invoice) or not invoice.merchant.active:
         abort(404)
     image = qr.png(qr.for_invoice(invoice))
     return Response(image, mimetype="image/png", headers={**NO_INDEX, "Cache-Control": "private, max-age=300"})
@@ -120,7 +124,7 @@ def pdf_file(invoice):
                      download_name=documents.filename(invoice))
 
 
-class CardForm(FlaskForm):
+class CardForm(Form):
     number = StringField(_l("Номер карты"), validators=[InputRequired(_l("Введите номер карты"))])
     expiry = StringField(_l("Срок действия (ММ/ГГ)"), validators=[InputRequired(_l("Введите срок действия"))])
     cvc = StringField(_l("CVC"), validators=[Regexp(r"^\d{3,4}$", message=_l("3 или 4 цифры с обратной стороны карты"))])

@@ -2,18 +2,17 @@
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import IntegerField
 from wtforms.validators import InputRequired
 
 from ..domain import reminders
-from ..forms import ChoiceField
+from ..forms import ChoiceField, Form
 from .access import current_merchant, requires
 
 bp = Blueprint("reminders", __name__, url_prefix="/settings/reminders")
 
 
-class StepForm(FlaskForm):
+class StepForm(Form):
     """«Добавить напоминание»: N hours, before the end or after the issue, and by what."""
 
     hours = IntegerField(_l("Часов"), validators=[InputRequired(_l("Укажите число часов"))])

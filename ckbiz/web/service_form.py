@@ -2,26 +2,26 @@
 commission rule and requisite fields, with a message beside every wrong field."""
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, Form, FormField, RadioField, StringField
+from wtforms import BooleanField, FieldList, FormField, RadioField, StringField
+from wtforms import Form as RowForm
 from wtforms.validators import InputRequired, Length
 
 from ..domain import catalog, money, positions, requisites
 from ..domain.requisites import ORGANISATION_FIELDS
 from ..formatting import plain_rubles
-from ..forms import ChoiceField, strip
+from ..forms import ChoiceField, Form, strip
 
 KINDS = [("text", _l("текст")), ("digits", _l("цифры")), ("month", _l("месяц ММ.ГГГГ")), ("phone", _l("телефон"))]
 ROWS = 6
 
 
-class RequisiteFieldForm(Form):
+class RequisiteFieldForm(RowForm):
     label = StringField(_l("Название поля"), filters=[strip], validators=[Length(max=100)])
     kind = ChoiceField(_l("Тип"), choices=KINDS, default="text")
     required = BooleanField(_l("Обязательное"))
 
 
-class ServiceForm(FlaskForm):
+class ServiceForm(Form):
     name = StringField(_l("Название организации"), filters=[strip])
     inn = StringField(_l("ИНН"), filters=[strip])
     kpp = StringField(_l("КПП"), filters=[strip])

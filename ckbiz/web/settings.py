@@ -2,13 +2,12 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, StringField, ValidationError
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from .. import htmx
 from ..domain import catalog, receipts
-from ..forms import ChoiceField, email_address, strip
+from ..forms import ChoiceField, Form, email_address, strip
 from ..models import Merchant, Service
 from .access import current_merchant, get_service, requires
 from .service_form import ServiceForm
@@ -27,7 +26,7 @@ TIMEZONES = (
 MAX_NAME = 199
 
 
-class MainForm(FlaskForm):
+class MainForm(Form):
     default_validity_hours = IntegerField(_l("Срок действия счета по умолчанию, часов"),
                                           validators=[InputRequired(_l("Укажите срок в часах"))])
     copy_invoices = BooleanField(_l("Дублировать счета на почту"))
@@ -47,7 +46,7 @@ class MainForm(FlaskForm):
             raise ValidationError(_l("Укажите адрес, на который дублировать счета"))
 
 
-class RenameForm(FlaskForm):
+class RenameForm(Form):
     name = StringField(_l("Название услуги"), filters=[strip], validators=[
         DataRequired(_l("Название не может быть пустым")),
         Length(max=MAX_NAME, message=_l("Не длиннее 199 символов"))])

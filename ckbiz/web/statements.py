@@ -3,7 +3,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import IntegerField
@@ -12,6 +11,7 @@ from wtforms.validators import NumberRange, Optional
 from .. import htmx, tasks
 from ..domain import lifecycle, roles, statements
 from ..domain.statement_format import StatementError
+from ..forms import Form
 from ..models import Statement
 from .access import actor, check_permission, current_merchant, requires
 
@@ -21,11 +21,11 @@ FORM_OVERHEAD = 64 * 1024
 PAGE = 50
 
 
-class UploadForm(FlaskForm):
+class UploadForm(Form):
     file = FileField(_l("Файл выписки"), validators=[FileRequired(_l("Выберите файл выписки"))])
 
 
-class MatchForm(FlaskForm):
+class MatchForm(Form):
     number = IntegerField(_l("Номер счета"), validators=[Optional(), NumberRange(min=1, max=10**12)])
 
 

@@ -4,7 +4,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
@@ -12,7 +11,7 @@ from .. import formatting, tasks
 from ..database import utcnow
 from ..domain import roles, sessions, team
 from ..domain.accounts import AccountError
-from ..forms import ChoiceField, PhoneField, strip
+from ..forms import ChoiceField, Form, PhoneField, strip
 from ..models import User
 from .access import current_merchant, requires
 
@@ -20,14 +19,14 @@ bp = Blueprint("team", __name__, url_prefix="/settings")
 ROLE_CHOICES = [(role, label) for role, label in roles.ROLES.items()]
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     phone = PhoneField(_l("Телефон"), validators=[InputRequired(_l("Укажите номер телефона"))])
     name = StringField(_l("Имя"), filters=[strip], validators=[InputRequired(_l("Укажите имя сотрудника")),
                                                               Length(max=200)])
     role = ChoiceField(_l("Роль"), choices=ROLE_CHOICES, default=roles.ACCOUNTANT)
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = ChoiceField(_l("Роль"), choices=ROLE_CHOICES)
 
 

@@ -3,20 +3,19 @@ signing secret (shown once, rotated on request), a test event and the log of the
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import InputRequired
 
 from .. import tasks
 from ..domain import webhooks
 from ..domain.webhook_targets import UnsafeTarget
-from ..forms import strip
+from ..forms import Form, strip
 from .access import current_merchant, requires
 
 bp = Blueprint("webhooks", __name__, url_prefix="/settings/webhooks")
 
 
-class WebhookForm(FlaskForm):
+class WebhookForm(Form):
     url = StringField(_l("Адрес (URL)"), filters=[strip], validators=[InputRequired(_l("Укажите адрес"))])
 
 

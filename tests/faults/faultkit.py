@@ -27,9 +27,15 @@ def queue(tmp_path):
     """This test's queue URL, empty at start and end: the run's Redis when it targets one
     (RedisHuey is what that run tests), else a SqliteHuey file of the test's own."""
     url = HUEY_URL if HUEY_URL.startswith("redis") else "sqlite:///" + str(tmp_path / "huey.db")
-    make_huey(url).flush()
+    flush_queues(url)
     yield url
-    make_huey(url).flush()
+    flush_queues(url)
+
+
+def flush_queues(url):
+    """Empty both queues (ordinary and urgent) in the storage at url."""
+    for name in ("ckbiz", "ckbiz-urgent"):
+        make_huey(url, name).flush()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
