@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from spectree import Response as Answers
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from .. import tasks
 from ..domain import api_keys, catalog, guards, idempotency, invoicing, lifecycle
@@ -105,6 +106,16 @@ def answers(ok_status, ok_model, *refusals):
 @bp.errorhandler(Problem)
 def problem(exc):
     return exc.response()
+
+
+@bp.app_errorhandler(NotFound)
+@bp.app_errorhandler(MethodNotAllowed)
+def outside_the_routes(error):
+    """A path or a method the API lacks is a problem too; outside /api/, Flask's own answer."""
+    if not request.path.startswith(bp.url_prefix + "/"):
+        return error
+    allow = getattr(error, "valid_methods", None)
+    return Problem(error.code, error.name, headers={"Allow": ", ".join(allow)} if allow else None).response()
 
 
 @bp.before_request

@@ -5,7 +5,7 @@ import pytest
 from api_helpers import Api, api, api_key, invoices_of, issue_body, new_key  # noqa: F401
 from ckbiz.domain import api_keys
 from ckbiz.extensions import db
-from ckbiz.models import ApiKey, Merchant
+from ckbiz.models import ApiKey, Merchant, RateCounter
 from factories import make_invoice, other_merchant
 
 NUMBERED = ("GET /api/v1/invoices/{n}", "POST /api/v1/invoices/{n}/remind", "POST /api/v1/invoices/{n}/cancel",
@@ -95,17 +95,17 @@ def test_past_the_rate_a_key_gets_429_with_retry_after_and_another_key_does_not(
 
 
 @pytest.mark.parametrize("storage", ["database", "redis"])
-def test_the_rate_is_counted_where_the_other_limits_are(app, api, storage, monkeypatch):
-    """Counters shared by every process: in the database, or Redis when RATELIMIT_STORAGE_URL names it."""
-    import os
+def test_the_rate_is_counted_where_the_other_limits_are(app, api, storage):
+    """Counters shared by every process: in the database, or Redis when RATELIMIT_STORAGE_URL names it
+    (a numbered database of the shared Redis, as tests/test_recovery.py uses one)."""
     import redis
     if storage == "redis":
-        url = os.environ.get("CKBIZ_HUEY_URL", "").startswith("redis://") and os.environ["CKBIZ_HUEY_URL"] \
-            or "redis://127.0.0.1:6379/12"
-        redis.Redis.from_url(url).flushdb()
-        app.config["RATELIMIT_STORAGE_URL"] = url
+        app.config["RATELIMIT_STORAGE_URL"] = "redis://127.0.0.1:6379/12"
+        redis.Redis.from_url(app.config["RATELIMIT_STORAGE_URL"]).flushdb()
     app.config["API_RATE_PER_MINUTE"] = 2
     other_process = Api(app.test_client(), api.key)  # a client of its own: nothing shared but the storage
     assert api.get("/api/v1/services").status_code == 200
     assert other_process.get("/api/v1/services").status_code == 200
     assert api.get("/api/v1/services").status_code == 429
+    with app.app_context(), db.connection_context():
+        assert (RateCounter.select().where(RateCounter.key.startswith("api:")).count() == 0) == (storage == "redis")

@@ -188,3 +188,12 @@ def test_nul_anywhere_in_the_body_is_400_and_makes_nothing(app, api, merchant):
         response = api.post("/api/v1/invoices", json=issue_body(app, merchant, **change))
         assert response.status_code == 400 and "недопустимый символ" in response.get_json()["title"]
     assert invoices_of(app, merchant) == []
+
+
+def test_a_path_or_method_the_api_lacks_is_a_problem_too(api, client):
+    refused(api.get("/api/v1/payments"), 404)
+    method = api.get("/api/v1/invoices/1/cancel")
+    refused(method, 405)
+    assert "POST" in method.headers["Allow"]
+    # The cabinet keeps its own pages.
+    assert client.get("/nowhere").content_type.startswith("text/html")
