@@ -70,7 +70,7 @@ def cancel(invoice, actor):
 def mark_paid_other_way(invoice, actor):
     """«Оплачен другим способом»: issued or expired → paid (never becomes «Проведен»); returns the outbox rows."""
     return _move(invoice, ("issued", "expired"), "mark_paid", "paid", actor, note=str(PAID_BY_LABELS["other"]),
-          status="paid", paid_by="other", paid_at=utcnow())
+                 status="paid", paid_by="other", paid_at=utcnow())
 
 
 def mark_paid_by_transfer(invoice, actor, order):
@@ -79,7 +79,7 @@ def mark_paid_by_transfer(invoice, actor, order):
     `order` names the payment order in the event (№, date, payer and ИНН). Returns the outbox rows.
     """
     return _move(invoice, TRANSFER_PAYS, "mark_paid", "paid", actor, note=_transfer_note(order),
-          status="paid", paid_by="transfer", paid_at=utcnow())
+                 status="paid", paid_by="transfer", paid_at=utcnow())
 
 
 def pay_by_transfers(orders, actor, chunk=500):

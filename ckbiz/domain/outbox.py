@@ -4,7 +4,6 @@ the queue after the commit, and `delivery.runner` sends them."""
 from datetime import timedelta
 
 from flask import current_app
-
 from peewee import SQL, Value
 
 from ..database import is_sqlite, utcnow
