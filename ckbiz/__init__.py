@@ -5,7 +5,7 @@ from playhouse.pool import PooledDatabase
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from . import cli, config, database, formatting, htmx, models, tasks, web
+from . import cli, config, database, formatting, gateways, htmx, models, tasks, web
 from .extensions import babel, csrf, db, login, mail, private_instance
 
 
@@ -22,6 +22,10 @@ def create_app(test_config=None):
     # (SQLite cannot even bind them: that was a 500).
     app.url_map.converters["int"] = Int64Converter
     config.load(app, test_config)
+    if app.config["PAYMENT_GATEWAY"] not in gateways.GATEWAYS:
+        # Said at start, not as a 500 on every payer page.
+        raise ValueError(f"PAYMENT_GATEWAY={app.config['PAYMENT_GATEWAY']!r}: "
+                         f"one of {', '.join(sorted(gateways.GATEWAYS))}")
 
     if isinstance(db.obj, PooledDatabase):
         # A second app in one process (tests): close the first one's idle connections.

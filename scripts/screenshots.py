@@ -68,6 +68,7 @@ def main(out=os.path.join(ROOT, "docs", "screenshots")):
         positions(page, base, out)
         statements(page, base, out, tmp)
         payer(browser, base, out, tmp)
+        refund(browser, page, base, out, tmp)
         dashboard(browser, page, base, out, env)
         hardening(browser, page, base, out, tmp)
         browser.close()
@@ -269,6 +270,31 @@ def payer(browser, base, out, tmp):
     page.wait_for_selector("text=Оплата прошла", timeout=20000)
     page.screenshot(path=f"{out}/card-paid.png", full_page=True)
     phone.close()
+
+
+def refund(browser, page, base, out, tmp):
+    """A card payment that came after the invoice was cancelled: «Вернуть платеж» for the owner."""
+    page.goto(base + "/invoices?status=issued")
+    number = page.locator("#history-rows tr").first.get_attribute("id").split("-")[1]
+    with sqlite3.connect(f"{tmp}/ckbiz.db") as conn:
+        [(token,)] = conn.execute("SELECT token FROM invoice WHERE number = ? AND merchant_id = "
+                                  "(SELECT merchant_id FROM users WHERE phone = '9000000000')", (number,)).fetchall()
+    payer = browser.new_page(locale="ru-RU")
+    payer.goto(f"{base}/i/{token}")
+    payer.click("text=Оплатить банковской картой")
+    payer.wait_for_url("**/pay/demo/**")
+    page.request.post(f"{base}/invoices/{number}/cancel", form={
+        "csrf_token": page.input_value("input[name=csrf_token] >> nth=0"), "confirm": "1"})
+    payer.fill("#number", "4242 4242 4242 4242")
+    payer.fill("#expiry", "12/30")
+    payer.fill("#cvc", "123")
+    payer.fill("#holder", "IVAN IVANOV")
+    payer.click("button[type=submit]")
+    payer.wait_for_selector("text=Оплата прошла", timeout=20000)
+    payer.close()
+    page.goto(f"{base}/invoices/{number}")
+    page.wait_for_selector("text=Вернуть платеж")
+    page.screenshot(path=f"{out}/refund.png", full_page=True)
 
 
 def dashboard(browser, page, base, out, env):

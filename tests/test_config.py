@@ -3,6 +3,7 @@ import os
 import stat
 from decimal import Decimal
 
+import pytest
 from huey import RedisHuey, SqliteHuey
 
 from ckbiz import create_app
@@ -58,6 +59,15 @@ def test_environment_values_are_typed_but_strings_stay_strings(tmp_path, monkeyp
     assert app.config["MAIL_PASSWORD"] == "123456"
     assert app.config["SECRET_KEY"] == "1e5"
     assert app.config["MAX_AMOUNT"] == Decimal("2500.50")
+
+
+def test_payment_gateway_is_chosen_by_configuration_alone(tmp_path, monkeypatch):
+    config = build(tmp_path, monkeypatch, PAYMENT_GATEWAY="tbank", TBANK_PASSWORD="0123", YOOKASSA_SHOP_ID="100500",
+                   YOOKASSA_NOTIFY_IPS='["10.0.0.0/8"]', SBP="true").config
+    assert (config["TBANK_PASSWORD"], config["YOOKASSA_SHOP_ID"]) == ("0123", "100500")  # digits stay strings
+    assert config["YOOKASSA_NOTIFY_IPS"] == ["10.0.0.0/8"] and config["SBP"] is True
+    with pytest.raises(ValueError, match=r"^PAYMENT_GATEWAY='stripe': one of demo, tbank, yookassa$"):
+        build(tmp_path, monkeypatch, PAYMENT_GATEWAY="stripe")
 
 
 def test_queue_is_sqlite_in_the_instance_folder_or_redis_by_url(tmp_path, monkeypatch):

@@ -16,7 +16,7 @@ from ..extensions import db
 from ..gateways.base import NotificationError, ProviderError
 from ..models import Invoice, InvoiceEvent, Merchant, Payment, PaymentNotification
 from . import outbox, receipts
-from .lifecycle import bulk_move, payable
+from .lifecycle import STATUS_LABELS, bulk_move, payable
 
 
 # A payment is looked up at its provider only this long: ЮKassa keeps an idempotency key a
@@ -136,7 +136,7 @@ def _mark_paid(payment, invoice, now):
                     | ((Invoice.status == "expired") & (Invoice.expires_at > payment.created_at)))
              .execute())
     if not moved:
-        return "refund", _flag(payment, invoice, "refund", _("счет в статусе «%(s)s»", s=invoice.status))
+        return "refund", _flag(payment, invoice, "refund", _("счет в статусе «%(s)s»", s=STATUS_LABELS[invoice.status]))
     InvoiceEvent.create(invoice=invoice.id, kind="paid", at=now, note=_("картой"))
     rows = _merchant_notice(invoice, "paid_notice") + outbox.webhook(invoice.merchant_id, invoice.id, "invoice.paid")
     if invoice.payer_email:

@@ -10,7 +10,8 @@ from . import http
 from .base import Notification, NotificationError, ProviderError, Started, new_payment_id
 
 PAID = frozenset({"CONFIRMED"})
-# Receipt values (https://developer.tbank.ru/eacq/api/init, Receipt FFD 1.2).
+# Receipt values (https://developer.tbank.ru/eacq/api/init, Receipt FFD 1.2); "vat22" is what
+# T-Bank integrations send since the 2026 rate, not yet seen in T-Bank's own pages at hand.
 TAXES = {"none": "none", "0": "vat0", "5": "vat5", "7": "vat7", "10": "vat10", "20": "vat20", "22": "vat22"}
 DECLINED = frozenset({"REJECTED", "DEADLINE_EXPIRED", "CANCELED"})
 

@@ -17,7 +17,7 @@ from .base import Notification, NotificationError, ProviderError, Started, kopec
 
 PAYMENT_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 STATUSES = {"succeeded": "succeeded", "canceled": "failed"}  # pending, waiting_for_capture: not yet
-# https://yookassa.ru/developers/payment-acceptance/receipts/54fz/other-services/parameters-values
+# https://yookassa.ru/developers/54fz/parameters-values (22 % is code 11 since 1 January 2026)
 VAT_CODES = {"none": 1, "0": 2, "10": 3, "20": 4, "5": 7, "7": 8, "22": 11}
 TAX_SYSTEM_CODES = {"osn": 1, "usn_income": 2, "usn_income_outcome": 3, "esn": 5, "patent": 6}
 
