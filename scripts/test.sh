@@ -25,6 +25,8 @@ $BIN/python -m pytest "$@" || status=1
 echo "== PostgreSQL + RedisHuey"
 CKBIZ_TEST_DATABASE_URL=$PG_URL CKBIZ_HUEY_URL=$REDIS_URL $BIN/python -m pytest --ignore=tests/e2e "$@" || status=1
 if [ $# -eq 0 ]; then  # a run narrowed with pytest arguments skips these
+  echo "== PostgreSQL: the payment providers' flows in Chromium (each in a schema of its own)"
+  CKBIZ_TEST_DATABASE_URL=$PG_URL $BIN/python -m pytest tests/e2e/test_providers.py || status=1
   echo "== Load, short run (10 merchants, 40 payers; zero 5xx, every message and payment exactly once)"
   $BIN/python bench/load.py --short --backend both || status=1
   echo "== Benchmark, short run (numbers are indicative; it fails only on an error or a lost message)"

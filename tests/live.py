@@ -5,9 +5,31 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
+
+from ckbiz import database
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
+
+
+@contextmanager
+def database_of_its_own(name, folder):
+    """The database for processes a test starts: a fresh schema `name` on the run's PostgreSQL
+    (CKBIZ_TEST_DATABASE_URL), dropped afterwards; without one, a SQLite file in `folder`."""
+    pg_url = os.environ.get("CKBIZ_TEST_DATABASE_URL", "")
+    if not pg_url:
+        yield f"sqlite:///{folder}/ckbiz.db"
+        return
+    admin = database.connect(pg_url)
+    with admin.connection_context():
+        admin.execute_sql(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        admin.execute_sql(f"CREATE SCHEMA {name}")
+    try:
+        yield f"{pg_url}?options=-c%20search_path%3D{name}"
+    finally:
+        with admin.connection_context():
+            admin.execute_sql(f"DROP SCHEMA {name} CASCADE")
 
 
 def environment(instance, database_url, huey_url, **settings):

@@ -9,11 +9,12 @@ import os
 import re
 import secrets
 import shutil
-import sqlite3
 import subprocess
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
+
+from ckbiz import database
 
 from conftest import CSRF, SmtpRecorder, free_port  # tests/conftest.py
 from live import ROOT, environment, flask, wait_for, web, worker
@@ -86,9 +87,12 @@ class Live:
         return self.base + path
 
     def sql(self, statement, *params):
-        """Run one statement on the app's SQLite database (test set-up only)."""
-        with sqlite3.connect(os.path.join(self.instance, "ckbiz.db"), timeout=10) as conn:
-            return conn.execute(statement, params).fetchall()
+        """Run one statement on the app's database, SQLite or PostgreSQL (test set-up and checks
+        only; `?` marks a parameter)."""
+        target = database.connect(self.env["CKBIZ_DATABASE_URL"])
+        with target.connection_context():
+            cursor = target.execute_sql(statement.replace("?", target.param), params)
+            return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
 
     def job(self, name, *options):
         """Run one periodic job now, or as `options` say (`flask jobs run NAME --now …`)."""

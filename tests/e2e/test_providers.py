@@ -1,12 +1,13 @@
 """A payer pays through each real provider in Chromium: ckbiz under gunicorn configured for T-Bank or
 ЮKassa, the provider a fake on loopback (tests/providers.py) with its payment page on its API's
-origin, so the browser's own CSP check of the form's redirect is part of the test."""
+origin, so the browser's own CSP check of the form's redirect is part of the test. On SQLite, and on
+PostgreSQL when the run targets it (scripts/test.sh runs this file in its PostgreSQL stage too)."""
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from live import environment, web
+from live import database_of_its_own, environment, web
 from providers import SHOP_ID, TBANK_PASSWORD, TERMINAL_KEY, YOOKASSA_SECRET, FakeTBank, FakeYooKassa
 
 from .conftest import PASSWORD, Live, Mailbox, free_port, issue, login, run_flask, unique_email, unique_key
@@ -32,14 +33,15 @@ def provider(request, smtp, tmp_path_factory):
     instance = str(tmp_path_factory.mktemp(f"ckbiz-{name}"))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = environment(instance, f"sqlite:///{instance}/ckbiz.db", "", BASE_URL=base, PAYMENT_GATEWAY=name,
-                      PAYMENT_TIMEOUT=5, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port,
-                      **provider_settings(name, fake, base))
-    run_flask(env, "init-db")
-    run_flask(env, "demo", "--password", PASSWORD, "--email", "shop@example.com")
     try:
-        with web(env, port, f"{instance}/web.log"):
-            yield name, fake, Live(base, env, instance, Mailbox(smtp))
+        with database_of_its_own(f"e2e_{name}", instance) as database_url:
+            env = environment(instance, database_url, "", BASE_URL=base, PAYMENT_GATEWAY=name,
+                              PAYMENT_TIMEOUT=5, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port,
+                              **provider_settings(name, fake, base))
+            run_flask(env, "init-db")
+            run_flask(env, "demo", "--password", PASSWORD, "--email", "shop@example.com")
+            with web(env, port, f"{instance}/web.log"):
+                yield name, fake, Live(base, env, instance, Mailbox(smtp))
     finally:
         fake.close()
 
