@@ -9,7 +9,7 @@ For each backend it builds a fresh database with the demo merchants, starts a re
 aiosmtpd server (a process of its own), the web app under gunicorn and the queue
 worker(s), all on loopback:
 
-- sqlite:   one gunicorn (2 sync workers, as scripts/run.sh) + one `flask worker`;
+- sqlite:   one gunicorn (as scripts/run.sh: gunicorn.conf.py's threaded workers) + one `flask worker`;
 - postgres: database ckbiz_load (dropped and created here, never `test`) + Redis db 11
             (flushed here) as queue and rate-limit store; two gunicorn processes on two
             ports (requests alternate between them, as behind a load balancer) and two
@@ -138,7 +138,7 @@ def percentile(values, p):
 
 
 class Browser:
-    """One user's cookies; each request on a new connection (gunicorn sync workers close them)."""
+    """One user's cookies; each request on a new connection."""
 
     def __init__(self, ports, stats, deadline):
         self.ports, self.stats, self.deadline = ports, stats, deadline

@@ -332,7 +332,8 @@ class Payment(BaseModel):
     confirmed_at = DateTimeField(null=True)
 
     class Meta:
-        indexes = ((("gateway", "provider_payment_id"), True), (("status", "created_at"), False))
+        indexes = ((("gateway", "provider_payment_id"), True), (("status", "created_at"), False),
+                   (("refund_state", "invoice"), False))
 
 
 class PaymentNotification(BaseModel):

@@ -98,7 +98,7 @@ def test_tbank_refusing_a_refund_leaves_it_to_try_again(app, client, merchant, l
     tbank.payments[payment.provider_ref]["Status"] = "REVERSED"  # T-Bank no longer holds it as CONFIRMED
     answer = refund(client, invoice, payment)
     assert "Банк не подтвердил возврат" in client.get(answer.headers["Location"]).get_data(as_text=True)
-    assert fresh_payment(app, payment).refund_state == "" and not refunded_events(app, invoice)
+    assert fresh_payment(app, payment).refund_state == "due" and not refunded_events(app, invoice)
 
 
 def test_demo_refund_is_recorded_and_a_payment_needing_none_is_refused(app, client, merchant, logged_in):

@@ -1,9 +1,9 @@
 """Money that needs returning, and «Вернуть платеж».
 
 A card payment confirmed for an invoice that could no longer be paid is flagged "refund" and
-waits for its refund: the history shows such payments in a banner and a filter. «Вернуть платеж»
-returns one, once: the payment is claimed (refund_state = refunding) before the provider is
-asked, so two clicks or two tabs ask once; a provider that did not answer leaves the claim, and
+waits for its refund (refund_state "due"): the history shows such payments in a banner and a
+filter. «Вернуть платеж» returns one, once: the payment is claimed (due → refunding) before the
+provider is asked, so two clicks or two tabs ask once; a provider that did not answer leaves the claim, and
 the next click asks again with the same idempotency key, which the provider turns into the same
 refund.
 """
@@ -18,7 +18,9 @@ from ..database import utcnow
 from ..gateways.base import ProviderError
 from ..models import Invoice, InvoiceEvent, Payment
 
-FLAG = "refund"
+
+# A refund is due from the flag until the provider has confirmed it.
+WAITING = ("due", "refunding")
 
 
 class RefundRefused(Exception):
@@ -27,7 +29,7 @@ class RefundRefused(Exception):
 
 def _waiting():
     """The payments still waiting for their refund."""
-    return Payment.select().where(Payment.attention.startswith(FLAG + ":"), Payment.refund_state != "refunded")
+    return Payment.select().where(Payment.refund_state.in_(WAITING))
 
 
 def invoices_with_refund_due():
@@ -61,7 +63,7 @@ def refund(invoice, provider_payment_id, actor):
     stale = now - timedelta(seconds=2 * float(current_app.config["PAYMENT_TIMEOUT"]))
     claimed = (Payment.update(refund_state="refunding", refund_started_at=now)
                .where(Payment.id == payment.id,
-                      (Payment.refund_state == "")
+                      (Payment.refund_state == "due")
                       | ((Payment.refund_state == "refunding") & (Payment.refund_started_at < stale)))
                .execute())
     if not claimed:
@@ -71,7 +73,7 @@ def refund(invoice, provider_payment_id, actor):
     except ProviderError as exc:
         current_app.logger.warning("refund of payment %s at %s: %s", payment.id, payment.gateway, exc)
         if not exc.unknown:  # refused: nothing happened, the owner may try again
-            Payment.update(refund_state="").where(Payment.id == payment.id).execute()
+            Payment.update(refund_state="due").where(Payment.id == payment.id).execute()
         raise RefundRefused(_("Банк не подтвердил возврат. Попробуйте еще раз через минуту.")) from exc
     Payment.update(refund_state="refunded").where(Payment.id == payment.id).execute()
     InvoiceEvent.create(invoice=invoice.id, kind="payment_refunded", actor=actor)

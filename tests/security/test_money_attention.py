@@ -40,7 +40,7 @@ def test_the_history_shows_money_to_return_and_filters_it(app, client, logged_in
     filtered = logged_in.get("/invoices?refund=1").get_data(as_text=True)
     assert f"/invoices/{first.number}" in filtered and "222" not in filtered and "444" in filtered
     with app.app_context(), db.connection_context():
-        Payment.update(attention="").where(Payment.invoice == first.id).execute()
+        Payment.update(refund_state="refunded").where(Payment.invoice == first.id).execute()
     assert "платежей — 1" in logged_in.get("/invoices").get_data(as_text=True)
 
 
