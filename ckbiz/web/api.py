@@ -103,6 +103,13 @@ def answers(ok_status, ok_model, *refusals):
     return Answers(**{f"HTTP_{ok_status}": ok_model}, **problems)
 
 
+def answer(body, status=200, headers=None):
+    """A JSON answer, already serialised: spectree then checks the bytes against the schema in
+    pydantic's own parser, where a dict would first be walked in Python (a third of a list
+    request's time)."""
+    return Response(json.dumps(body, ensure_ascii=False), status, headers, mimetype="application/json")
+
+
 @bp.errorhandler(Problem)
 def problem(exc):
     return exc.response()
@@ -216,7 +223,7 @@ def service_json(service):
 @spec.validate(resp=answers(200, shapes.ServiceList), tags=["services"])
 def services():
     """Услуги кабинета, по которым выставляются счета"""
-    return {"data": [service_json(s) for s in catalog.services_of(g.merchant)]}
+    return answer({"data": [service_json(s) for s in catalog.services_of(g.merchant)]})
 
 
 @bp.post("/invoices")
@@ -235,7 +242,7 @@ def create_invoice():
     invoice, rows = invoicing.issue_invoice(g.merchant, service, actor=api_keys.actor(g.api_key), **values)
     tasks.send(rows)
     location = url_for("api.read_invoice", number=invoice.number)
-    return as_json(invoice), 201, {"Location": location}
+    return answer(as_json(invoice), 201, {"Location": location})
 
 
 @bp.get("/invoices")
@@ -248,15 +255,15 @@ def list_invoices():
     page = list(selection.invoices(g.merchant, page=query.limit + 1).select(*COLUMNS)
                 .order_by(Invoice.number.desc()).limit(query.limit + 1))
     more = len(page) > query.limit
-    return {"data": [as_json(i) for i in page[:query.limit]],
-            "next": page[query.limit - 1].number if more else None}
+    return answer({"data": [as_json(i) for i in page[:query.limit]],
+                   "next": page[query.limit - 1].number if more else None})
 
 
 @bp.get("/invoices/<int:number>")
 @spec.validate(resp=answers(200, shapes.InvoiceOut, 404), tags=["invoices"])
 def read_invoice(number):
     """Счет по номеру"""
-    return as_json(get_invoice(number))
+    return answer(as_json(get_invoice(number)))
 
 
 def act(number, action):
@@ -266,7 +273,7 @@ def act(number, action):
         tasks.send(action(invoice, api_keys.actor(g.api_key)) or [])
     except lifecycle.TransitionRefused as exc:
         raise Problem(409, _("Действие недоступно"), str(exc)) from exc
-    return as_json(get_invoice(number))
+    return answer(as_json(get_invoice(number)))
 
 
 @bp.post("/invoices/<int:number>/remind")
