@@ -28,6 +28,23 @@
     toast("Нет связи с сервером. Проверьте подключение и повторите.", "error");
   });
 
+  // An action button that asks first (data-confirm) inside a form htmx posts: hx-confirm would
+  // ask the form's one question, so ask the button's own, and send confirm=1 once agreed, as
+  // the confirmation page does without JavaScript.
+  function asking(evt) {
+    var submitter = evt.detail.triggeringEvent && evt.detail.triggeringEvent.submitter;
+    return submitter && submitter.dataset.confirm ? submitter : null;
+  }
+  document.addEventListener("htmx:confirm", function (evt) {
+    var button = asking(evt);
+    if (!button) { return; }
+    evt.preventDefault();
+    if (window.confirm(button.dataset.confirm)) { evt.detail.issueRequest(true); }
+  });
+  document.addEventListener("htmx:configRequest", function (evt) {
+    if (asking(evt)) { evt.detail.parameters.confirm = "1"; }
+  });
+
   // Dialogs delivered as fragments open themselves and go away when closed.
   // The swapped element may be the dialog itself (an outerHTML swap) or hold one.
   document.addEventListener("htmx:afterSettle", function (evt) {

@@ -94,9 +94,10 @@ def respond(invoice, message, status=200, level="info"):
         fresh = get_invoice(invoice.number)
         if target in DETAILS:
             page = render_template(DETAILS[target], oob_row=target == "invoice-dialog", **details(fresh))
-        else:
-            page = render_template("history/_rows.html", invoices=[fresh], tz=current_merchant.timezone)
-        return page, status, htmx.toast(message, level)
+            return page, status, htmx.toast(message, level)
+        # The history's one form posted it: the answer is the invoice's row, swapped in its place.
+        page = render_template("history/_rows.html", invoices=[fresh], tz=current_merchant.timezone)
+        return page, status, {**htmx.toast(message, level), **htmx.retarget(f"#invoice-{invoice.number}")}
     flash(message, "error" if level == "error" else "success")
     return htmx.redirect(safe_next(request.form.get("next")) or url_for("invoice.show", number=invoice.number))
 
