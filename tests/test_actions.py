@@ -8,7 +8,7 @@ from ckbiz.models import Delivery, Invoice, InvoiceEvent
 from conftest import csrf_token
 from factories import make_invoice, other_merchant, overdue
 
-HX_ROW = lambda n: {"HX-Request": "true", "HX-Target": f"invoice-{n}"}  # noqa: E731
+HX_ROW = lambda n: {"HX-Request": "true", "HX-Target": "history-actions"}  # noqa: E731  (the history's one form)
 HX_DIALOG = {"HX-Request": "true", "HX-Target": "invoice-dialog"}
 
 

@@ -1,10 +1,14 @@
 """«История счетов» (§5): columns, search, status filter, pages, totals, CSV."""
 import csv
 import io
+import re
 
 import pytest
 from playhouse.test_utils import count_queries
 
+from ckbiz.extensions import db
+from ckbiz.models import Invoice
+from conftest import csrf_token
 from factories import make_invoice, other_merchant
 
 
@@ -15,8 +19,12 @@ def page(client, query=""):
 
 
 def numbers(html):
-    import re
     return [int(n) for n in re.findall(r'<tr id="invoice-(\d+)"', html)]
+
+
+def text(html):
+    """What a reader sees of the HTML: its text without the tags."""
+    return re.sub(r"<[^>]+>", "", html)
 
 
 def test_the_table_has_the_manuals_columns(app, logged_in, merchant):
@@ -24,7 +32,7 @@ def test_the_table_has_the_manuals_columns(app, logged_in, merchant):
     html = page(logged_in)
     for column in ("Номер", "Услуга", "Плательщик", "Истекает", "Сумма", "Статус", "Инвойс", "Действия"):
         assert f">{column}</th>" in html
-    assert "Демо ПА, ЛИЦ. СЧЕТ: 34234234" in html
+    assert "Демо ПА, ЛИЦ. СЧЕТ: 34234234" in text(html)
     assert "+7 902 637-65-77" in html and "payer@example.com" in html
     assert "200,00\u00a0₽" in html and "✉" in html and "выставлен" in html
     assert f'href="/invoices/{invoice.number}"' in html
@@ -92,7 +100,7 @@ def test_live_search_returns_the_results_fragment(app, logged_in, merchant):
     make_invoice(app, merchant)
     response = logged_in.get("/invoices?q=342", headers={"HX-Request": "true", "HX-Target": "history-results"})
     html = response.get_data(as_text=True)
-    assert "<html" not in html and "Демо ПА, ЛИЦ. СЧЕТ: 34234234" in html
+    assert "<html" not in html and "Демо ПА, ЛИЦ. СЧЕТ: 34234234" in text(html)
     assert "HX-Request" in response.headers["Vary"]
     restore = logged_in.get("/invoices?q=342", headers={"HX-Request": "true", "HX-Target": "history-results",
                                                         "HX-History-Restore-Request": "true"})
@@ -165,3 +173,47 @@ def test_another_merchants_invoices_are_invisible(app, client, auth, merchant):
     assert numbers(html) == [1] and "911222" in html and "911111" not in html
     assert "911111" not in client.get("/invoices.csv").get_data(as_text=True)
     assert mine.number == 2 and numbers(page(client, f"?q={mine.number}")) == []
+
+
+def rows_html(html):
+    """Each row's HTML by its invoice number."""
+    return dict((int(n), row) for n, row in re.findall(r'<tr id="invoice-(\d+)">(.*?)</tr>', html, re.S))
+
+
+def test_one_form_and_one_csrf_token_hold_every_rows_actions(app, logged_in, merchant):
+    made = [make_invoice(app, merchant, key=str(5000 + i)).number for i in range(3)]
+    html = page(logged_in)
+    assert html.count('<form id="history-actions"') == 1
+    # The page's CSRF fields: the table's one and the «Выйти» form's; none in a row.
+    assert html.count('name="csrf_token"') == 2
+    fragment = logged_in.get("/invoices", headers={"HX-Request": "true", "HX-Target": "history-results"})
+    assert fragment.get_data(as_text=True).count('name="csrf_token"') == 1
+    rows = rows_html(html)
+    for number in made:
+        assert "<form" not in rows[number] and "csrf_token" not in rows[number]
+        assert [f"/invoices/{number}/remind", f"/invoices/{number}/mark-paid", f"/invoices/{number}/cancel"] == \
+            re.findall(r'formaction="([^"]+)"', rows[number])
+
+
+def test_a_button_of_the_history_form_acts_on_its_own_invoice(app, logged_in, merchant):
+    first, second = (make_invoice(app, merchant, key=str(6000 + i)) for i in range(2))
+    row = rows_html(page(logged_in))[second.number]
+    paid = re.search(r'formaction="([^"]+)" data-confirm="([^"]+)">Оплачен другим способом<', row)
+    assert paid.groups() == (f"/invoices/{second.number}/mark-paid",
+                             f"Отметить счет № {second.number} оплаченным другим способом?")
+    paid = paid.group(1)
+    token = csrf_token(logged_in, "/invoices")
+    # htmx posts the form to the button's formaction; the answer is that invoice's row, retargeted.
+    response = logged_in.post(paid, data={"csrf_token": token, "next": "/invoices", "confirm": "1"},
+                              headers={"HX-Request": "true", "HX-Target": "history-actions"})
+    assert response.status_code == 200
+    assert response.headers["HX-Retarget"] == f"#invoice-{second.number}"
+    assert response.headers["HX-Reswap"] == "outerHTML"
+    assert numbers(response.get_data(as_text=True)) == [second.number]
+    assert "оплачен" in response.get_data(as_text=True)
+    # Without JavaScript the same form posts and comes back to the history with a message.
+    response = logged_in.post(f"/invoices/{first.number}/remind", data={"csrf_token": token, "next": "/invoices?q=6"})
+    assert response.status_code == 303 and response.headers["Location"] == "/invoices?q=6"
+    assert f"Напоминание по счету № {first.number} отправлено" in page(logged_in, "?q=6")
+    with app.app_context(), db.connection_context():
+        assert Invoice.get_by_id(second.id).status == "paid" and Invoice.get_by_id(first.id).status == "issued"
