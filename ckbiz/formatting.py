@@ -3,12 +3,11 @@
 One set of formatters for pages, e-mails, SMS and documents; the CSV alone keeps
 «1500,00», a number Excel reads.
 """
-import functools
 from datetime import timedelta
 
 from babel import Locale
 from babel.core import get_global
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date
 from babel.numbers import format_percent, parse_pattern
 from flask import g, url_for
 from flask_babel import get_locale, get_translations
@@ -22,12 +21,6 @@ MOSCOW = timedelta(hours=3)
 _GROUPED = parse_pattern("#,##0.00")  # parsed once: Babel would parse it again on every call
 
 
-@functools.cache
-def _money_pattern(locale):
-    """The locale's currency pattern, parsed once (Babel parses it again on every call)."""
-    return parse_pattern(locale.currency_formats["standard"])
-
-
 def _locale():
     """The request's or task's locale; Russian outside any (the CLI, tests of a formatter)."""
     try:
@@ -37,9 +30,15 @@ def _locale():
 
 
 def rubles(kopecks):
-    """«1 500,00 ₽»: grouped thousands and the ruble sign, each after a no-break space."""
-    locale = _locale()
-    return _money_pattern(locale).apply(to_decimal(kopecks), locale, currency="RUB")
+    """«1 500,00 ₽»: grouped thousands and the ruble sign, each after a no-break space.
+
+    Written out for Russian, the cabinet's one locale, as Babel's currency pattern for «ru»
+    formats it (tests/test_formatting.py holds the two equal): Babel took 12 µs a sum, and a
+    history page shows fifty.
+    """
+    rubles_part, kopecks_part = divmod(abs(kopecks), 100)
+    grouped = f"{rubles_part:,}".replace(",", "\u00a0")
+    return f"{'-' if kopecks < 0 else ''}{grouped},{kopecks_part:02d}\u00a0₽"
 
 
 def grouped_rubles(kopecks):
@@ -62,7 +61,7 @@ def datetime_text(dt, tz_name=None, with_zone=False):
     if dt is None:
         return ""
     moment = local(dt, tz_name)
-    text = format_datetime(moment, "dd.MM.yyyy HH:mm", tzinfo=moment.tzinfo, locale=_locale())
+    text = moment.strftime("%d.%m.%Y %H:%M")  # digits only: the same in every locale, and no Babel per row
     return f"{text} ({zone_label(moment)})" if with_zone else text
 
 

@@ -1,9 +1,15 @@
 """How values read to a Russian: «1 500,00 ₽», «27.11.2026 03:48 (МСК)», «+7 902 637-65-77»."""
 from datetime import datetime
+from decimal import Decimal
 
 import pytest
+from babel.dates import format_datetime
+from babel.numbers import format_currency
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ckbiz import formatting
+from ckbiz.domain.clock import local
 
 # 00:48 UTC on 27 November 2026.
 MOMENT = datetime(2026, 11, 27, 0, 48)
@@ -46,3 +52,16 @@ def test_the_csv_and_form_fields_keep_a_plain_number():
 def test_phones_read_grouped():
     assert formatting.phone("9026376577") == "+7 902 637-65-77"
     assert formatting.phone(None) == ""
+
+
+@given(st.integers(min_value=-10**13, max_value=10**13))
+def test_money_reads_as_babels_russian_currency_pattern(kopecks):
+    assert formatting.rubles(kopecks) == format_currency(Decimal(kopecks) / 100, "RUB", locale="ru")
+
+
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),
+       st.sampled_from(["Europe/Moscow", "Asia/Vladivostok", "Europe/Kaliningrad", "UTC"]))
+def test_moments_read_as_babels_pattern(dt, zone):
+    moment = local(dt, zone)
+    assert formatting.datetime_text(dt, zone) == format_datetime(moment, "dd.MM.yyyy HH:mm", tzinfo=moment.tzinfo,
+                                                                 locale="ru")
