@@ -78,6 +78,9 @@ def history(page, base, out):
     """§5–§6: the history, the «Инвойс» dialog, an action refused on a stale page."""
     page.goto(base + "/invoices")
     page.screenshot(path=f"{out}/history.png", full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: each invoice a card
+    page.screenshot(path=f"{out}/history-phone.png")
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.fill("#q", "342")
     expect(page.locator("#history-rows tr")).to_have_count(1)
     page.screenshot(path=f"{out}/history-search.png")

@@ -92,6 +92,14 @@ def test_history_search_and_filter_without_javascript(plain, live):
     expect(page.locator(".flash-success")).to_have_text(f"Напоминание по счету № {numbers[0]} отправлено")
     expect(page).to_have_url(re.compile(r"status=issued"))
 
+    # The table is one form: each button posts its own invoice's route and comes back here.
+    expect(page.locator("#history-actions input[name=csrf_token]")).to_have_count(1)
+    rows.first.get_by_role("button", name="Оплачен другим способом").click()
+    expect(page.locator(".flash-success")).to_have_text(
+        f"Счет № {numbers[0]} отмечен как оплаченный другим способом")
+    expect(page).to_have_url(re.compile(r"status=issued"))
+    expect(rows).to_have_text(["Ничего не найдено. Измените поиск или фильтр."])
+
 
 def test_invoice_page_without_javascript(plain, live):
     page = plain
