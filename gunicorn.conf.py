@@ -9,6 +9,8 @@ clients took both workers and /healthz waited 30 s. Here 20 slow clients hold at
 worker's 32 threads (tests/faults/test_slow_clients.py), and the rest keep answering. More than
 that is nginx's job: it reads whole requests before passing them on (README, Deployment).
 """
+import gc
+
 bind = "127.0.0.1:5000"
 worker_class = "gthread"
 workers = 2
@@ -25,3 +27,11 @@ limit_request_line = 4094
 limit_request_fields = 50
 limit_request_field_size = 8190
 accesslog = "-"
+
+
+def post_worker_init(worker):
+    """Once the worker has imported the app: its million long-lived objects (modules, code, the
+    catalog) are moved out of the collector's generations. A full collection otherwise waits for
+    new objects to reach a quarter of them, so each request's garbage cycles pile up for hundreds
+    of requests first (about 3 MB a worker, docs/benchmarks.md); frozen, they go at every gen-2 pass."""
+    gc.freeze()
