@@ -30,8 +30,9 @@ accesslog = "-"
 
 
 def post_worker_init(worker):
-    """Once the worker has imported the app: its million long-lived objects (modules, code, the
-    catalog) are moved out of the collector's generations. A full collection otherwise waits for
-    new objects to reach a quarter of them, so each request's garbage cycles pile up for hundreds
-    of requests first (about 3 MB a worker, docs/benchmarks.md); frozen, they go at every gen-2 pass."""
+    """Once the worker has imported the app, its ~100,000 long-lived objects (modules, classes,
+    the catalog) leave the collector's generations. A full collection then scans only what
+    requests made (0 ms, against 50 ms over everything), and it no longer waits for new objects
+    to reach a quarter of the imported ones, so each request's garbage cycles stop piling up
+    for hundreds of requests first (2-3 MB a worker, docs/benchmarks.md)."""
     gc.freeze()
