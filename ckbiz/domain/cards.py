@@ -8,7 +8,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from peewee import IntegrityError
+from peewee import SQL, IntegrityError, fn
 
 from .. import gateways
 from ..database import utcnow
@@ -80,12 +80,13 @@ def _unanswered(invoice, gateway_name, method):
             .order_by(Payment.id.desc()).first())
 
 
-def in_flight(invoice):
-    """True while a payment the payer was sent to pay is still unanswered (and not abandoned)."""
-    return (Payment.select()
-            .where(Payment.invoice == invoice.id, Payment.status == "pending", Payment.provider_ref != "",
-                   Payment.created_at > utcnow() - RECONCILE_WINDOW)
-            .exists())
+def in_flight(invoice_id):
+    """True while a payment the payer was sent to pay is still unanswered (and not abandoned):
+    an EXISTS to select along with the invoice (`Invoice.id`), which spares the payer page a
+    round trip of its own."""
+    return fn.EXISTS(Payment.select(SQL("1"))
+                     .where(Payment.invoice == invoice_id, Payment.status == "pending", Payment.provider_ref != "",
+                            Payment.created_at > utcnow() - RECONCILE_WINDOW))
 
 
 def apply(gateway_name, notice):

@@ -33,8 +33,9 @@ def get_invoice_by_token(token):
     """The invoice behind a payer link; 404 for an unknown or malformed token."""
     if not TOKEN.fullmatch(token or ""):
         abort(404)
-    # The merchant's zone comes along: the page shows times in it (one query, not two).
-    invoice = (Invoice.select(Invoice, Merchant).join(Merchant)
+    # The merchant's zone and whether a payment is in flight come along: the page shows times
+    # in the zone, and «Платеж обрабатывается» while one is (one query, not three).
+    invoice = (Invoice.select(Invoice, Merchant, cards.in_flight(Invoice.id).alias("in_flight")).join(Merchant)
                .where(Invoice.token == token).get_or_none())
     if invoice is None:
         abort(404)
@@ -52,7 +53,7 @@ def payer_page(invoice, status=200, error=None):
     can_pay = open_now and active
     if open_now and not active:
         error = error or cards.MERCHANT_DISABLED
-    html = render_template("payer/show.html", payable=can_pay, processing=can_pay and cards.in_flight(invoice),
+    html = render_template("payer/show.html", payable=can_pay, processing=can_pay and bool(invoice.in_flight),
                            methods=gateways.methods(),
                            error=error, status_id=STATUS_ID, **invoice_context(invoice))
     return html, status, {**NO_INDEX, "Content-Security-Policy": csp(gateways.form_origins())}
@@ -60,7 +61,7 @@ def payer_page(invoice, status=200, error=None):
 
 def payment_status(invoice):
     """The polled «Платеж обрабатывается» while it holds; once answered, htmx reloads the page."""
-    if payable(invoice) and cards.in_flight(invoice):
+    if payable(invoice) and invoice.in_flight:
         return render_template("payer/_processing.html", invoice=invoice, status_id=STATUS_ID), 200, NO_INDEX
     return "", 200, {**NO_INDEX, "HX-Refresh": "true"}
 
