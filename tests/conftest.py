@@ -106,6 +106,11 @@ def runner(app):
     return app.test_cli_runner()
 
 
+def text(html):
+    """What a reader sees of the HTML: its text without the tags."""
+    return re.sub(r"<[^>]+>", "", html)
+
+
 def csrf_token(client, path):
     """The CSRF token of the form on a page, as a browser would submit it."""
     html = client.get(path).get_data(as_text=True)

@@ -8,7 +8,7 @@ from playhouse.test_utils import count_queries
 
 from ckbiz.extensions import db
 from ckbiz.models import Invoice
-from conftest import csrf_token
+from conftest import csrf_token, text
 from factories import make_invoice, other_merchant
 
 
@@ -20,11 +20,6 @@ def page(client, query=""):
 
 def numbers(html):
     return [int(n) for n in re.findall(r'<tr id="invoice-(\d+)"', html)]
-
-
-def text(html):
-    """What a reader sees of the HTML: its text without the tags."""
-    return re.sub(r"<[^>]+>", "", html)
 
 
 def test_the_table_has_the_manuals_columns(app, logged_in, merchant):
