@@ -1,11 +1,14 @@
 """The peewee database: built from DATABASE_URL, migrated by init-db."""
 import os
+import select
 from datetime import UTC, datetime
 from urllib.parse import quote
 
 from peewee import SqliteDatabase
 from playhouse import db_url
 from playhouse.migrations import Runner
+from playhouse.pool import PooledPostgresqlDatabase
+from playhouse.postgres_ext import PooledPostgresqlExtDatabase
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
 
@@ -23,6 +26,33 @@ SQLITE_PRAGMAS = {
 POOLED = {"sqlite": "sqlite+pool", "postgres": "postgres+pool", "postgresql": "postgresql+pool",
           "postgresext": "postgresext+pool", "postgresqlext": "postgresqlext+pool"}
 STALE_SECONDS = 300
+
+
+class SilentCheckout:
+    """A PostgreSQL pool whose checkout costs no round trip.
+
+    peewee's pool sends SELECT 1 on every checkout to find connections the server has closed:
+    a round trip on every request, as many as the payer page's own query. A connection
+    PostgreSQL closed while it idled here (a restart, pg_terminate_backend,
+    idle_session_timeout) has the server's goodbye waiting in its socket, which is readable
+    then, and that is checked locally instead. A connection cut without a goodbye (a lost
+    network) fails its next request with the 503 any database outage gives, and is discarded.
+    """
+
+    def _is_closed(self, conn):
+        return bool(conn.closed) or bool(select.select([conn], [], [], 0)[0])
+
+
+class PostgresPool(SilentCheckout, PooledPostgresqlDatabase):
+    pass
+
+
+class PostgresExtPool(SilentCheckout, PooledPostgresqlExtDatabase):
+    pass
+
+
+db_url.register_database(PostgresPool, "postgres+pool", "postgresql+pool")
+db_url.register_database(PostgresExtPool, "postgresext+pool", "postgresqlext+pool")
 
 
 def connect(url, timeout=10):
