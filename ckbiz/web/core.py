@@ -27,7 +27,9 @@ TABS = (
     ("statements.index", _l("Выписки"), ("statements",)),
     ("settings.index", _l("Настройки"), ("settings", "team")),
 )
-STATUS_ICONS = {"issued": "✉", "paid": "✔", "transferred": "✔✔", "expired": "⌛", "cancelled": "✖"}
+# Symbols the common system fonts draw alike (DejaVu, Segoe UI Symbol, Apple's): an emoji such as
+# ⌛ is a box on a server's headless browser and a coloured picture on a phone.
+STATUS_ICONS = {"issued": "✉", "paid": "✔", "transferred": "✔✔", "expired": "◷", "cancelled": "✖"}
 
 
 @bp.app_context_processor
