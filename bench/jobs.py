@@ -13,14 +13,15 @@ from decimal import Decimal
 from email import policy
 
 from aiosmtpd.controller import Controller
-from live import environment, flask, wait_for, worker
 
 # ckbiz builds its queue object at import: point it at the queue the bench's worker
-# reads before the import, so the e-mails queued here are the ones that worker sends.
+# reads before anything imports ckbiz (tests/live.py does), so the e-mails queued here are
+# the ones that worker sends.
 QUEUE = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".data", "queue.db")
 os.makedirs(os.path.dirname(QUEUE), exist_ok=True)
 os.environ["CKBIZ_HUEY_URL"] = f"sqlite:///{QUEUE}"
 
+from live import environment, flask, wait_for, worker  # noqa: E402
 from ckbiz import create_app, documents, tasks  # noqa: E402
 from ckbiz.database import utcnow  # noqa: E402
 from ckbiz.delivery.mail import envelope_sender  # noqa: E402
