@@ -56,11 +56,6 @@ def _next_page(pdf, caption):
     pdf.ln(2)
 
 
-def filename(invoice):
-    """The PDF's file name: «schet-123.pdf» (Latin, so every mail client and browser keeps it)."""
-    return f"schet-{invoice.number}.pdf"
-
-
 def _new_document():
     """An empty A4 document with the fonts added."""
     pdf = FPDF(format="A4", unit="mm")

@@ -6,7 +6,7 @@ Errors name the URL path and the status, never the request: it carries the shop'
 
 The standard library's http.client, one connection per call: no proxy, ~/.netrc or redirect
 is ever followed near the secrets, and the certificate is checked against the system's CAs.
-(requests did the same here and cost every web worker about 5 MB of modules: README, "Memory".)
+(requests did the same here and cost every web worker about 5 MB of modules: docs/benchmarks.md, 2026-12-01.)
 """
 import http.client
 import json as json_module
