@@ -57,11 +57,11 @@ def defaults(instance_path):
         # Where the pay form may lead (CSP form-action) besides our origin and the API URL's;
         # None: the configured provider's own payment page.
         "PAYMENT_FORM_ORIGINS": None,
-        "RECONCILE_AFTER_MINUTES": 5,
-        "SBP": False,
+        "RECONCILE_AFTER_MINUTES": 5,  # a payment pending this long is looked up at its provider
+        "SBP": False,  # true: «Оплатить через СБП» where the provider offers it (ЮKassa)
         "RECEIPTS": False,  # true: 54-ФЗ receipt data with every card payment
         "RECEIPT_AGENT": "none",  # payment_agent: each receipt item names its supplier (the payee)
-        "OPERATOR_TAX_SYSTEM": "osn",  # the operator's, on receipts as payment agent  # true: «Оплатить через СБП» where the provider offers it (ЮKassa)  # a payment pending this long is looked up at its provider
+        "OPERATOR_TAX_SYSTEM": "osn",  # the operator's, on receipts as payment agent
         "YOOKASSA_SHOP_ID": "",
         "YOOKASSA_SECRET_KEY": "",
         "YOOKASSA_API_URL": "https://api.yookassa.ru/v3",
