@@ -55,11 +55,6 @@ def email_address(form, field):
         raise ValidationError(str(exc)) from exc
 
 
-def strip(value):
-    """A WTForms filter: trim surrounding spaces."""
-    return value.strip() if isinstance(value, str) else value
-
-
 class ChoiceField(SelectField):
     """A select whose refusals speak Russian (WTForms' own messages are English)."""
 

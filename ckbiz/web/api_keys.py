@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import StringField, ValidationError
 
 from ..domain import api_keys
-from ..forms import Form, strip
+from ..forms import Form
 from ..models import ApiKey
 from .access import actor, current_merchant, requires
 
@@ -14,7 +14,7 @@ bp = Blueprint("api_keys", __name__, url_prefix="/settings/api")
 
 
 class KeyForm(Form):
-    name = StringField(_l("Название ключа"), filters=[strip])
+    name = StringField(_l("Название ключа"))
 
     def validate_name(self, field):
         try:

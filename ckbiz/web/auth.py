@@ -12,7 +12,7 @@ from wtforms.validators import EqualTo, InputRequired, Length
 from .. import tasks
 from ..domain import accounts, guards, sessions, team
 from ..extensions import login as login_manager
-from ..forms import Form, PhoneField, email_address, password_length, strip
+from ..forms import Form, PhoneField, email_address, password_length
 from .access import requires
 
 bp = Blueprint("auth", __name__)
@@ -51,7 +51,7 @@ class PhoneCaptchaForm(Form):
 
 class RegisterForm(Form):
     code = StringField(_l("Код из СМС"), validators=[InputRequired(_l("Введите код из СМС"))])
-    name = StringField(_l("Название организации или ваше имя"), filters=[strip],
+    name = StringField(_l("Название организации или ваше имя"),
                        validators=[Length(max=200)])
     email = EmailField(_l("Эл. адрес"), validators=[Length(max=254), email_address])
     password = PasswordField(_l("Пароль"), validators=[InputRequired(), password_length])
@@ -238,7 +238,7 @@ def passes_captcha_and_limits(form, purpose, too_many):
 
 
 class InvitationForm(Form):
-    name = StringField(_l("Ваше имя"), filters=[strip], validators=[Length(max=200)])
+    name = StringField(_l("Ваше имя"), validators=[Length(max=200)])
     password = PasswordField(_l("Пароль"), validators=[InputRequired(), password_length])
     confirm = PasswordField(_l("Пароль ещё раз"), validators=[EqualTo("password", _l("Пароли не совпадают"))])
 

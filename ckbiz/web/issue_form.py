@@ -9,7 +9,7 @@ from wtforms import BooleanField, EmailField, IntegerField, StringField, TextAre
 from wtforms.validators import InputRequired, Length
 
 from ..domain import catalog, invoicing, money, positions, reminders, requisites
-from ..forms import ChoiceField, Form, PhoneField, email_address, strip
+from ..forms import ChoiceField, Form, PhoneField, email_address
 
 REQUISITE_PREFIX = "req-"
 # A positions row's inputs are pos-<row>-<field>; rows are numbered anew at each render.
@@ -30,13 +30,13 @@ class IssueForm(Form):
     service = ChoiceField(_l("Услуга"), coerce=int)
     payer_phone = PhoneField(_l("Телефон"))
     payer_email = EmailField(_l("Эл. адрес"), validators=[Length(max=254), email_address])
-    comment = TextAreaField(_l("Комментарий к платежу"), filters=[strip])
+    comment = TextAreaField(_l("Комментарий к платежу"))
     validity_hours = IntegerField(_l("Срок действия счета"),
                                   validators=[InputRequired(_l("Укажите срок действия в часах"))])
     amount = StringField(_l("Сумма к оплате, руб."))
-    payer_org_name = StringField(_l("Название"), filters=[strip])
-    payer_org_inn = StringField(_l("ИНН"), filters=[strip])
-    payer_org_kpp = StringField(_l("КПП"), filters=[strip])
+    payer_org_name = StringField(_l("Название"))
+    payer_org_inn = StringField(_l("ИНН"))
+    payer_org_kpp = StringField(_l("КПП"))
     no_reminders = BooleanField(_l("Не напоминать автоматически"))
 
     amount_kop = None

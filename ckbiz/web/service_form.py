@@ -9,36 +9,36 @@ from wtforms.validators import InputRequired, Length
 from ..domain import catalog, money, positions, requisites
 from ..domain.requisites import ORGANISATION_FIELDS
 from ..formatting import plain_rubles
-from ..forms import ChoiceField, Form, strip
+from ..forms import ChoiceField, Form
 
 KINDS = [("text", _l("текст")), ("digits", _l("цифры")), ("month", _l("месяц ММ.ГГГГ")), ("phone", _l("телефон"))]
 ROWS = 6
 
 
 class RequisiteFieldForm(RowForm):
-    label = StringField(_l("Название поля"), filters=[strip], validators=[Length(max=100)])
+    label = StringField(_l("Название поля"), validators=[Length(max=100)])
     kind = ChoiceField(_l("Тип"), choices=KINDS, default="text")
     required = BooleanField(_l("Обязательное"))
 
 
 class ServiceForm(Form):
-    name = StringField(_l("Название организации"), filters=[strip])
-    inn = StringField(_l("ИНН"), filters=[strip])
-    kpp = StringField(_l("КПП"), filters=[strip])
-    account = StringField(_l("Расчётный счёт"), filters=[strip])
-    bik = StringField(_l("БИК"), filters=[strip])
-    bank_name = StringField(_l("Банк"), filters=[strip])
-    corr_account = StringField(_l("Корр. счёт"), filters=[strip])
-    recipient = StringField(_l("Получатель"), filters=[strip])
-    display_name = StringField(_l("Название услуги в кабинете"), filters=[strip],
+    name = StringField(_l("Название организации"))
+    inn = StringField(_l("ИНН"))
+    kpp = StringField(_l("КПП"))
+    account = StringField(_l("Расчётный счёт"))
+    bik = StringField(_l("БИК"))
+    bank_name = StringField(_l("Банк"))
+    corr_account = StringField(_l("Корр. счёт"))
+    recipient = StringField(_l("Получатель"))
+    display_name = StringField(_l("Название услуги в кабинете"),
                                validators=[InputRequired(_l("Укажите название")), Length(max=199)])
-    title = StringField(_l("Услуга (как в счете)"), filters=[strip],
+    title = StringField(_l("Услуга (как в счете)"),
                         validators=[InputRequired(_l("Укажите услугу")), Length(max=200)])
-    category = StringField(_l("Категория"), filters=[strip], default="Прочие", validators=[Length(max=100)])
+    category = StringField(_l("Категория"), default="Прочие", validators=[Length(max=100)])
     vat = ChoiceField(_l("НДС"), choices=list(positions.VAT_LABELS.items()), default="none")
-    percent = StringField(_l("Комиссия, %"), filters=[strip], default="0")
-    minimum = StringField(_l("Минимум комиссии, руб."), filters=[strip], default="0")
-    maximum = StringField(_l("Максимум комиссии, руб."), filters=[strip])
+    percent = StringField(_l("Комиссия, %"), default="0")
+    minimum = StringField(_l("Минимум комиссии, руб."), default="0")
+    maximum = StringField(_l("Максимум комиссии, руб."))
     fields = FieldList(FormField(RequisiteFieldForm), min_entries=ROWS, max_entries=ROWS)
     key = RadioField(_l("Ключевой реквизит"), choices=[(str(i), str(i + 1)) for i in range(ROWS)],
                      validate_choice=False)

@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from .. import htmx
 from ..domain import catalog, receipts
-from ..forms import ChoiceField, Form, email_address, strip
+from ..forms import ChoiceField, Form, email_address
 from ..models import Merchant, Service
 from .access import current_merchant, get_service, requires
 from .service_form import ServiceForm
@@ -47,7 +47,7 @@ class MainForm(Form):
 
 
 class RenameForm(Form):
-    name = StringField(_l("Название услуги"), filters=[strip], validators=[
+    name = StringField(_l("Название услуги"), validators=[
         DataRequired(_l("Название не может быть пустым")),
         Length(max=MAX_NAME, message=_l("Не длиннее 199 символов"))])
 

@@ -11,7 +11,7 @@ from .. import formatting, tasks
 from ..database import utcnow
 from ..domain import roles, sessions, team
 from ..domain.accounts import AccountError
-from ..forms import ChoiceField, Form, PhoneField, strip
+from ..forms import ChoiceField, Form, PhoneField
 from ..models import User
 from .access import current_merchant, requires
 
@@ -21,7 +21,7 @@ ROLE_CHOICES = [(role, label) for role, label in roles.ROLES.items()]
 
 class InviteForm(Form):
     phone = PhoneField(_l("Телефон"), validators=[InputRequired(_l("Укажите номер телефона"))])
-    name = StringField(_l("Имя"), filters=[strip], validators=[InputRequired(_l("Укажите имя сотрудника")),
+    name = StringField(_l("Имя"), validators=[InputRequired(_l("Укажите имя сотрудника")),
                                                               Length(max=200)])
     role = ChoiceField(_l("Роль"), choices=ROLE_CHOICES, default=roles.ACCOUNTANT)
 

@@ -9,14 +9,14 @@ from wtforms.validators import InputRequired
 from .. import tasks
 from ..domain import webhooks
 from ..domain.webhook_targets import UnsafeTarget
-from ..forms import Form, strip
+from ..forms import Form
 from .access import current_merchant, requires
 
 bp = Blueprint("webhooks", __name__, url_prefix="/settings/webhooks")
 
 
 class WebhookForm(Form):
-    url = StringField(_l("Адрес (URL)"), filters=[strip], validators=[InputRequired(_l("Укажите адрес"))])
+    url = StringField(_l("Адрес (URL)"), validators=[InputRequired(_l("Укажите адрес"))])
 
 
 def page(form, secret=None, status=200):
