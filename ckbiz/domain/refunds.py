@@ -46,15 +46,13 @@ def due(merchant):
 
 def refundable(invoice):
     """The invoice's payments that need a refund, or were refunded (for the dialog)."""
-    return list(Payment.select()
-                .where(Payment.invoice == invoice.id, Payment.status == "succeeded", Payment.attention != "")
-                .order_by(Payment.id))
+    return list(Payment.select().where(Payment.invoice == invoice.id, Payment.refund_state != "").order_by(Payment.id))
 
 
 def refund(invoice, provider_payment_id, actor):
     """Return the whole payment through its own provider; RefundRefused says why not."""
     payment = Payment.get_or_none(Payment.invoice == invoice.id, Payment.provider_payment_id == provider_payment_id)
-    if payment is None or payment.status != "succeeded" or not payment.attention:
+    if payment is None or not payment.refund_state:
         raise RefundRefused(_("Этот платеж не требует возврата."))
     if payment.refund_state == "refunded":
         raise RefundRefused(_("Платеж уже возвращен."))
