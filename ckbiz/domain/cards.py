@@ -14,7 +14,7 @@ from .. import gateways
 from ..database import utcnow
 from ..extensions import db
 from ..gateways.base import NotificationError, ProviderError
-from ..models import Invoice, InvoiceEvent, Merchant, Payment, PaymentNotification
+from ..models import Invoice, InvoiceEvent, Payment, PaymentNotification
 from . import outbox, receipts
 from .lifecycle import STATUS_LABELS, bulk_move, payable
 
@@ -47,7 +47,7 @@ def start(invoice, method="card"):
     """
     if not payable(invoice):
         raise PaymentRefused(_("Этот счет уже нельзя оплатить."))
-    if not Merchant.get_by_id(invoice.merchant_id).active:
+    if not invoice.merchant.active:
         raise PaymentRefused(MERCHANT_DISABLED)
     # A declined card may be tried again, but a button pressed fifty times is not fifty payments.
     recent = Payment.select().where(Payment.invoice == invoice.id,
@@ -154,7 +154,7 @@ def _flag(payment, invoice, reason, detail):
     InvoiceEvent.create(invoice=invoice.id, kind=f"payment_{reason}", note=detail[:250])
     current_app.logger.warning("payment %s needs attention: %s %s", payment.id, reason, detail)
     # Money to check or return is told by SMS to the owner when the merchant has no e-mail.
-    rows = outbox.for_merchant(Merchant.get_by_id(invoice.merchant_id), invoice.id, f"{reason}_notice",
+    rows = outbox.for_merchant(invoice.merchant, invoice.id, f"{reason}_notice",
                                sms_fallback=True)
     if reason == "refund":
         rows += outbox.webhook(invoice.merchant_id, invoice.id, "payment.refund_needed")
@@ -163,7 +163,7 @@ def _flag(payment, invoice, reason, detail):
 
 def _merchant_notice(invoice, kind):
     """An e-mail about the invoice to the merchant, if it has an address."""
-    return outbox.for_merchant(Merchant.get_by_id(invoice.merchant_id), invoice.id, kind)
+    return outbox.for_merchant(invoice.merchant, invoice.id, kind)
 
 
 def reconcile(now=None):

@@ -6,7 +6,6 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from ..gateways.base import Receipt, ReceiptItem
-from ..models import Merchant
 from .positions import lines_of
 
 TAX_SYSTEMS = {"osn": _l("ОСН"), "usn_income": _l("УСН доход"), "usn_income_outcome": _l("УСН доход − расход"),
@@ -25,7 +24,7 @@ def for_payment(invoice):
         payee = invoice.issued_with["payee"]
         tax_system, supplier = config["OPERATOR_TAX_SYSTEM"], (payee["name"], payee["inn"])
     else:
-        tax_system, supplier = Merchant.get_by_id(invoice.merchant_id).tax_system or "osn", None
+        tax_system, supplier = invoice.merchant.tax_system or "osn", None
     return Receipt(email=invoice.payer_email or None, phone=None if invoice.payer_email else invoice.payer_phone,
                    tax_system=tax_system, items=items(invoice, supplier))
 
