@@ -19,9 +19,9 @@ class WebhookForm(Form):
     url = StringField(_l("Адрес (URL)"), validators=[InputRequired(_l("Укажите адрес"))])
 
 
-def page(form, secret=None, status=200):
-    """The page; `secret` is shown this once (it is never shown again)."""
-    return render_template("webhooks/index.html", form=form, hook=webhooks.of(current_merchant), secret=secret,
+def page(form, hook, secret=None, status=200):
+    """The page of the merchant's `hook` (None before one is saved); `secret` is shown this once."""
+    return render_template("webhooks/index.html", form=form, hook=hook, secret=secret,
                            log=webhooks.log(current_merchant), events=webhooks.EVENTS), status
 
 
@@ -33,7 +33,7 @@ def index():
     if request.method == "POST" and request.form.get("action") == "rotate":  # CSRF is checked for every POST
         if hook is None:
             abort(404)
-        return page(WebhookForm(formdata=None, url=hook.url), webhooks.rotate(hook))
+        return page(WebhookForm(formdata=None, url=hook.url), hook, webhooks.rotate(hook))
     form = WebhookForm(url=hook.url if hook else "")
     if form.validate_on_submit():
         try:
@@ -42,19 +42,20 @@ def index():
             form.url.errors.append(str(exc))
         else:
             if secret:
-                return page(form, secret)
+                return page(form, hook, secret)
             flash(_("Адрес webhook сохранен"), "success")
             return redirect(url_for("webhooks.index"), 303)
-    return page(form, status=422 if form.errors else 200)
+    return page(form, hook, status=422 if form.errors else 200)
 
 
 @bp.post("/test")
 @requires("webhooks")
 def test():
     """«Отправить тестовое событие»: a `ping` through the same outbox as every event."""
-    if webhooks.of(current_merchant) is None:
+    rows = webhooks.ping(current_merchant)
+    if not rows:
         abort(404)
-    tasks.send(webhooks.ping(current_merchant))
+    tasks.send(rows)
     flash(_("Тестовое событие отправляется: результат появится в журнале ниже"), "success")
     return redirect(url_for("webhooks.index"), 303)
 
