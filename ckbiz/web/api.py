@@ -22,26 +22,12 @@ from ..domain.search import Selection
 from ..extensions import csrf
 from ..models import Invoice
 from . import api_schemas as shapes
+from .problems import PROBLEM, Problem
 from .security import NUL_REFUSAL
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
-PROBLEM = "application/problem+json"
 MINUTE = 60
-
-
-class Problem(Exception):
-    """A refusal, answered as application/problem+json."""
-
-    def __init__(self, status, title, detail=None, errors=None, headers=None):
-        super().__init__(title)
-        self.status, self.title, self.detail, self.errors = status, title, detail, errors
-        self.headers = headers or {}
-
-    def response(self):
-        body = {"type": "about:blank", "title": self.title, "status": self.status}
-        body.update({k: v for k, v in (("detail", self.detail), ("errors", self.errors)) if v})
-        return Response(json.dumps(body, ensure_ascii=False), self.status, self.headers, mimetype=PROBLEM)
 
 
 def refuse_invalid(req, resp, error, instance, adapter):

@@ -16,6 +16,7 @@ from ..domain.lifecycle import PAID_BY_LABELS, STATUS_LABELS
 from ..extensions import db, huey
 from ..htmx import is_htmx
 from .access import current_merchant, permission_of
+from .problems import Problem, for_the_api
 
 bp = Blueprint("core", __name__)
 
@@ -129,6 +130,8 @@ def database_unavailable(error):
     503, never a 500."""
     current_app.logger.warning("service unavailable: %s: %s", error.__class__.__name__, error)
     headers = {"Retry-After": "5"}
+    if for_the_api():
+        return Problem(503, _("Сервис временно недоступен. Повторите через несколько секунд."), headers=headers).response()
     if is_htmx():
         return _("Сервис временно недоступен. Повторите через несколько секунд."), 503, {
             **headers, "Content-Type": "text/plain; charset=utf-8"}
@@ -138,6 +141,8 @@ def database_unavailable(error):
 @bp.app_errorhandler(RequestEntityTooLarge)
 def too_large(error):
     """A body past MAX_CONTENT_LENGTH, refused unread: a Russian page (text for htmx), never a 500."""
+    if for_the_api():
+        return Problem(413, _("Слишком большой запрос.")).response()
     if is_htmx():
         return _("Слишком много данных в одной форме."), 413, {"Content-Type": "text/plain; charset=utf-8"}
     return render_template("core/too_large.html"), 413

@@ -109,3 +109,10 @@ def test_the_rate_is_counted_where_the_other_limits_are(app, api, storage):
     assert api.get("/api/v1/services").status_code == 429
     with app.app_context(), db.connection_context():
         assert (RateCounter.select().where(RateCounter.key.startswith("api:")).count() == 0) == (storage == "redis")
+
+
+def test_a_body_past_the_size_limit_is_a_413_problem_and_makes_nothing(app, api, merchant):
+    body = issue_body(app, merchant, comment="я" * app.config["MAX_CONTENT_LENGTH"])
+    response = api.post("/api/v1/invoices", json=body)
+    assert response.status_code == 413 and response.content_type == "application/problem+json"
+    assert response.json["title"] == "Слишком большой запрос." and invoices_of(app, merchant) == []
