@@ -80,13 +80,19 @@ def _unanswered(invoice, gateway_name, method):
             .order_by(Payment.id.desc()).first())
 
 
-def in_flight(invoice_id):
+def in_flight(invoice_id, since):
     """True while a payment the payer was sent to pay is still unanswered (and not abandoned):
     an EXISTS to select along with the invoice (`Invoice.id`), which spares the payer page a
-    round trip of its own."""
+    round trip of its own. `since` is in_flight_since(), a value of its own so that a query
+    built once can take the time of each request."""
     return fn.EXISTS(Payment.select(SQL("1"))
                      .where(Payment.invoice == invoice_id, Payment.status == "pending", Payment.provider_ref != "",
-                            Payment.created_at > utcnow() - RECONCILE_WINDOW))
+                            Payment.created_at > since))
+
+
+def in_flight_since():
+    """The oldest a payment still in flight may be: older ones reconcile no more."""
+    return utcnow() - RECONCILE_WINDOW
 
 
 def apply(gateway_name, notice):

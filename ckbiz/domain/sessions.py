@@ -7,12 +7,19 @@ from datetime import timedelta
 from flask import current_app
 from peewee import DatabaseError
 
-from ..database import utcnow
+from ..database import Prepared, utcnow
 from ..models import Merchant, User, UserSession
 
 # last_seen_at is written at most this often, so a busy page is not a write per request.
 TOUCH_EVERY = timedelta(minutes=1)
 MAX_AGENT = 255
+
+
+@Prepared
+def session_by_digest(token_hash):
+    """A session with its user and merchant: every cabinet request reads one, so built once."""
+    return (UserSession.select(UserSession, User, Merchant).join(User).join(Merchant)
+            .where(UserSession.token_hash == token_hash).limit(1))
 
 
 def digest(token):
@@ -41,8 +48,7 @@ def find(token):
     """
     if not token:
         return None
-    row = (UserSession.select(UserSession, User, Merchant).join(User).join(Merchant)
-           .where(UserSession.token_hash == digest(token)).get_or_none())
+    row = session_by_digest.first(digest(token))
     if row is None:
         return None
     now = utcnow()

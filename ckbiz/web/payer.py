@@ -10,7 +10,7 @@ from wtforms import StringField, ValidationError
 from wtforms.validators import InputRequired, Length, Regexp
 
 from .. import documents, gateways, tasks
-from ..database import utcnow
+from ..database import Prepared, utcnow
 from ..delivery.messages import invoice_context
 from ..domain import cards, qr
 from ..domain.lifecycle import payable
@@ -29,14 +29,19 @@ NO_INDEX = {"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer
             "Cache-Control": "no-store"}
 
 
+@Prepared
+def invoice_by_token(token, since):
+    """The invoice behind a link with its merchant (the page shows times in the merchant's zone)
+    and whether a payment is in flight («Платеж обрабатывается»): one query, built once."""
+    return (Invoice.select(Invoice, Merchant, cards.in_flight(Invoice.id, since).alias("in_flight"))
+            .join(Merchant).where(Invoice.token == token).limit(1))
+
+
 def get_invoice_by_token(token):
     """The invoice behind a payer link; 404 for an unknown or malformed token."""
     if not TOKEN.fullmatch(token or ""):
         abort(404)
-    # The merchant's zone and whether a payment is in flight come along: the page shows times
-    # in the zone, and «Платеж обрабатывается» while one is (one query, not three).
-    invoice = (Invoice.select(Invoice, Merchant, cards.in_flight(Invoice.id).alias("in_flight")).join(Merchant)
-               .where(Invoice.token == token).get_or_none())
+    invoice = invoice_by_token.first(token, cards.in_flight_since())
     if invoice is None:
         abort(404)
     return invoice
