@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 
-from ..database import utcnow
+from ..database import Prepared, utcnow
 from ..models import ApiKey, Merchant
 
 PREFIX = "ckbiz_"
@@ -42,12 +42,18 @@ def create(merchant, name, created_by):
     return row, key
 
 
+@Prepared
+def _live_key(key_hash):
+    """The unrevoked key of this digest with its merchant: every API request asks, so built once."""
+    return ApiKey.select(ApiKey, Merchant).join(Merchant).where(ApiKey.key_hash == key_hash,
+                                                                ApiKey.revoked_at.is_null()).limit(1)
+
+
 def authenticate(key):
     """The live key row (with its merchant) for a presented key, or None; notes its use."""
     if not key or len(key) > 200:
         return None
-    row = (ApiKey.select(ApiKey, Merchant).join(Merchant)
-           .where(ApiKey.key_hash == digest(key), ApiKey.revoked_at.is_null()).first())
+    row = _live_key.first(digest(key))
     if row is None or not row.merchant.active:
         return None
     now = utcnow()
