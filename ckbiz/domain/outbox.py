@@ -36,7 +36,7 @@ def add(merchant_id, invoice_id, channel, kind, recipient, user=None):
 
 def add_all(merchant_id, invoice_id, messages):
     """Write messages about one invoice, (channel, kind, recipient) each, in one INSERT of the caller's
-    transaction; returns the rows in the order given (with id, channel, kind and recipient)."""
+    transaction; returns the rows in the order given (with id, invoice, channel, kind and recipient)."""
     if not messages:
         return []
     lease_until = utcnow() + grace()
@@ -44,7 +44,8 @@ def add_all(merchant_id, invoice_id, messages):
                "recipient": recipient, "message_id": message_id(channel, kind), "lease_until": lease_until}
               for channel, kind, recipient in messages]
     written = {row.message_id: row for row in Delivery.insert_many(values).returning(
-        Delivery.id, Delivery.channel, Delivery.kind, Delivery.recipient, Delivery.message_id).execute()}
+        Delivery.id, Delivery.invoice, Delivery.channel, Delivery.kind, Delivery.recipient,
+        Delivery.message_id).execute()}
     # RETURNING promises no order (SQLite's is arbitrary): the message ids put them back in theirs.
     return [written[value["message_id"]] for value in values]
 
