@@ -199,8 +199,9 @@ def issue_invoice(merchant, service, *, payer_phone, payer_email, requisites, co
     with db.atomic():
         taken = take_number(merchant)
         invoice = Invoice.create(
-            merchant=merchant, number=taken.last_invoice_number, service=service, payer_phone=payer_phone, payer_email=payer_email,
-            requisites=requisites, key_label=key["label"], key_value=key["value"], comment=comment,
+            merchant=merchant, number=taken.last_invoice_number, service=service, payer_phone=payer_phone,
+            payer_email=payer_email, requisites=requisites, key_label=key["label"], key_value=key["value"],
+            comment=comment,
             amount_kop=amount_kop, commission_kop=estimate_commission(service, amount_kop),
             positions=list(positions), payer_org=payer_org,
             issued_with=snapshot(service), issued_at=now, status_changed_at=now,
