@@ -48,22 +48,34 @@ def send(rows):
 
     The rows are already the record: when the queue is down (Redis restarting) the
     change that wrote them has happened and must not answer 500; the sweeper sends
-    them once their grace is over.
+    them once their grace is over. The ordinary rows of one invoice (its e-mail, SMS, copy,
+    webhook event) are one task: one enqueue for them all rather than one each.
     """
     if db.in_transaction():
         raise RuntimeError("outbox rows are queued after the commit, never inside the transaction")
-    _queue((row.id, row.kind) for row in rows)
+    by_invoice = {}
+    for row in rows:
+        if row.kind in outbox.URGENT_KINDS:
+            _enqueue(send_urgent_delivery, row.id)
+        else:
+            by_invoice.setdefault(row.invoice_id, []).append(row.id)
+    for delivery_ids in by_invoice.values():
+        _enqueue(send_deliveries, delivery_ids)
 
 
 def _queue(rows):
-    """One sending task per (id, kind), on the urgent queue for outbox.URGENT_KINDS, each
-    surviving a queue that is down."""
+    """One sending task per (id, kind), on the urgent queue for outbox.URGENT_KINDS."""
     for delivery_id, kind in rows:
-        task = send_urgent_delivery if kind in outbox.URGENT_KINDS else send_delivery
-        try:
-            task(delivery_id)
-        except Exception as exc:  # redis.ConnectionError, sqlite3 errors of the queue file, …
-            current_app.logger.warning("queue unavailable, delivery %s left to the sweeper: %s", delivery_id, exc)
+        _enqueue(send_urgent_delivery if kind in outbox.URGENT_KINDS else send_delivery, delivery_id)
+
+
+def _enqueue(task, deliveries):
+    """Put one task on its queue (`deliveries`: its argument, an id or a list of them), surviving a
+    queue that is down."""
+    try:
+        task(deliveries)
+    except Exception as exc:  # redis.ConnectionError, sqlite3 errors of the queue file, …
+        current_app.logger.warning("queue unavailable, delivery %s left to the sweeper: %s", deliveries, exc)
 
 
 def _deliver(task, delivery_id):
@@ -79,6 +91,14 @@ def _deliver(task, delivery_id):
 def send_delivery(delivery_id):
     """An ordinary outbox row: invoices, reminders, copies."""
     return _deliver(send_delivery, delivery_id)
+
+
+@huey.task()
+def send_deliveries(delivery_ids):
+    """The ordinary rows of one invoice, one after the other; each that fails for a passing reason
+    comes back alone (send_delivery) after its backoff. One that raises leaves those after it to
+    the sweeper, as a lost task would."""
+    return [_deliver(send_delivery, delivery_id) for delivery_id in delivery_ids]
 
 
 @urgent_huey.task()

@@ -1,10 +1,13 @@
 """Issuing invoices (§4): the form, its fragments, preview, issue, and the deliveries."""
 import re
+from datetime import timedelta
 
 import pytest
+from playhouse.test_utils import count_queries
 
-from ckbiz.extensions import db
-from ckbiz.models import Delivery, Invoice, InvoiceEvent, Service
+from ckbiz.domain import reminders
+from ckbiz.extensions import db, huey
+from ckbiz.models import Delivery, Invoice, InvoiceEvent, Merchant, Service, Webhook
 from conftest import csrf_token
 
 
@@ -240,3 +243,35 @@ def test_daily_sms_cap_stops_sms_but_not_the_invoice(app, logged_in, merchant):
         assert Invoice.select().count() == 3
         assert Delivery.select().where(Delivery.channel == "sms").count() == 2
         assert Delivery.select().where(Delivery.channel == "email").count() == 3
+
+
+def test_one_issue_writes_every_message_and_reminder_the_merchant_asked_for(app, logged_in, merchant):
+    """With a copy to its own address, a webhook and a reminder step, all of them come with the invoice."""
+    with app.app_context(), db.connection_context():
+        Merchant.update(copy_invoices=True, copy_email="me@shop.example").where(Merchant.id == merchant.id).execute()
+        Webhook.create(merchant=merchant, url="https://hooks.example/ckbiz")
+        reminders.add_step(merchant, "after_issue", 12, "email")
+    service = services(app, merchant)[0]
+    response = logged_in.post("/invoices", data=valid_form(logged_in, service.id))
+    assert response.status_code == 303
+    with app.app_context(), db.connection_context():
+        invoice = Invoice.get()
+        messages = [(d.channel, d.kind, d.recipient) for d in invoice.deliveries.order_by(Delivery.id)]
+        assert messages == [("email", "invoice", "payer@example.com"), ("sms", "invoice", "9026376577"),
+                            ("email", "copy", "me@shop.example"),
+                            ("webhook", "invoice.issued", "https://hooks.example/ckbiz")]
+        assert [(r.channel, r.due_at) for r in invoice.auto_reminders] == [
+            ("email", invoice.issued_at + timedelta(hours=12))]
+
+
+def test_issuing_asks_nothing_about_webhooks_or_reminders_a_merchant_lacks(app, logged_in, merchant, monkeypatch):
+    """The statements of one issue: the session, the services, the number (with whether there is a
+    webhook or a reminder step), the invoice, its event, the SMS cap and the deliveries."""
+    form = valid_form(logged_in, services(app, merchant)[0].id)
+    monkeypatch.setattr(huey, "immediate", False)  # queued, not sent inside the request
+    huey.flush()
+    with app.app_context():
+        with count_queries() as issue:
+            assert logged_in.post("/invoices", data=form).status_code == 303
+    assert issue.count == 7
+    assert huey.pending_count() == 1  # the e-mail and the SMS: one task

@@ -3,10 +3,11 @@ import re
 from datetime import timedelta
 
 from flask_babel import gettext as _
+from peewee import fn
 
 from ..database import utcnow
 from ..extensions import db
-from ..models import Invoice, InvoiceEvent, Merchant
+from ..models import Invoice, InvoiceEvent, Merchant, ReminderStep, Webhook
 from . import catalog, money, outbox, positions, reminders, requisites
 from .contacts import PhoneError, clean_email, normalise_phone
 from .positions import total
@@ -196,9 +197,11 @@ def issue_invoice(merchant, service, *, payer_phone, payer_email, requisites, co
     if positions:
         amount_kop = total(positions)
     with db.atomic():
+        taken = take_number(merchant)
         invoice = Invoice.create(
-            merchant=merchant, number=next_number(merchant), service=service, payer_phone=payer_phone, payer_email=payer_email,
-            requisites=requisites, key_label=key["label"], key_value=key["value"], comment=comment,
+            merchant=merchant, number=taken.last_invoice_number, service=service, payer_phone=payer_phone,
+            payer_email=payer_email, requisites=requisites, key_label=key["label"], key_value=key["value"],
+            comment=comment,
             amount_kop=amount_kop, commission_kop=estimate_commission(service, amount_kop),
             positions=list(positions), payer_org=payer_org,
             issued_with=snapshot(service), issued_at=now, status_changed_at=now,
@@ -206,25 +209,34 @@ def issue_invoice(merchant, service, *, payer_phone, payer_email, requisites, co
             status_changed_by=actor, auto_remind=auto_remind)
         InvoiceEvent.create(invoice=invoice, kind="issued", at=now, actor=actor,
                             note=f"№ {repeat_of.number}" if repeat_of else "")
-        if auto_remind:
+        if auto_remind and taken.reminds:
             reminders.schedule(invoice, reminders.steps_of(merchant), merchant.timezone)
-        rows = outbox.for_payer(invoice, "invoice")
+        also = []
         if merchant.copy_invoices and merchant.copy_email:
-            rows.append(outbox.add(merchant.id, invoice.id, "email", "copy", merchant.copy_email))
-        rows += outbox.webhook(merchant.id, invoice.id, "invoice.issued")
+            also.append(("email", "copy", merchant.copy_email))
+        if taken.webhook_url:
+            also.append(("webhook", "invoice.issued", taken.webhook_url))
+        rows = outbox.for_payer(invoice, "invoice", also)
     return invoice, rows
 
 
-def next_number(merchant):
-    """The merchant's next invoice number, taken in the caller's transaction.
+def take_number(merchant):
+    """The merchant's next invoice number (`last_invoice_number`), taken in the caller's transaction,
+    with what issuing needs to know of the merchant at that moment: its webhook's URL
+    (`webhook_url`, None without one) and whether it has reminder steps (`reminds`).
 
     The counter row is updated, not read: PostgreSQL holds its lock until the issuing
     transaction ends, so two invoices issued at once get two numbers; a rollback gives
-    the number back, so the sequence has no gaps.
+    the number back, so the sequence has no gaps. The webhook and the steps come in the same
+    statement, so a merchant without them costs no query for them.
     """
+    hook = Webhook.select(Webhook.url).where(Webhook.merchant == Merchant.id)
+    steps = ReminderStep.select(ReminderStep.id).where(ReminderStep.merchant == Merchant.id)
     taken = (Merchant.update(last_invoice_number=Merchant.last_invoice_number + 1)
-             .where(Merchant.id == merchant.id).returning(Merchant.last_invoice_number).execute())
-    return next(iter(taken)).last_invoice_number
+             .where(Merchant.id == merchant.id)
+             .returning(Merchant.last_invoice_number, hook.alias("webhook_url"), fn.EXISTS(steps).alias("reminds"))
+             .execute())
+    return next(iter(taken))
 
 
 def draft_invoice(merchant, service, **values):

@@ -22,11 +22,32 @@ def grace():
     return timedelta(seconds=int(current_app.config["DELIVERY_LEASE_SECONDS"]))
 
 
+def message_id(channel, kind):
+    """A message's stable id: the Message-ID of an e-mail or SMS, the event id of a webhook."""
+    return f"evt_{new_token()}" if channel == "webhook" else f"<{kind}.{new_token()}@ckbiz>"
+
+
 def add(merchant_id, invoice_id, channel, kind, recipient, user=None):
     """Write one message in the caller's transaction; returns the row. `user` is whom it is about."""
     return Delivery.create(
         merchant=merchant_id, invoice=invoice_id, user=user, channel=channel, kind=kind, recipient=recipient,
-        message_id=f"<{kind}.{new_token()}@ckbiz>", lease_until=utcnow() + grace())
+        message_id=message_id(channel, kind), lease_until=utcnow() + grace())
+
+
+def add_all(merchant_id, invoice_id, messages):
+    """Write messages about one invoice, (channel, kind, recipient) each, in one INSERT of the caller's
+    transaction; returns the rows in the order given (with id, invoice, channel, kind and recipient)."""
+    if not messages:
+        return []
+    lease_until = utcnow() + grace()
+    values = [{"merchant": merchant_id, "invoice": invoice_id, "channel": channel, "kind": kind,
+               "recipient": recipient, "message_id": message_id(channel, kind), "lease_until": lease_until}
+              for channel, kind, recipient in messages]
+    written = {row.message_id: row for row in Delivery.insert_many(values).returning(
+        Delivery.id, Delivery.invoice, Delivery.channel, Delivery.kind, Delivery.recipient,
+        Delivery.message_id).execute()}
+    # RETURNING promises no order (SQLite's is arbitrary): the message ids put them back in theirs.
+    return [written[value["message_id"]] for value in values]
 
 
 def webhook(merchant_id, invoice_id, kind):
@@ -38,8 +59,7 @@ def webhook(merchant_id, invoice_id, kind):
     hook = Webhook.get_or_none(Webhook.merchant == merchant_id)
     if hook is None:
         return []
-    return [Delivery.create(merchant=merchant_id, invoice=invoice_id, channel="webhook", kind=kind,
-                            recipient=hook.url, message_id=f"evt_{new_token()}", lease_until=utcnow() + grace())]
+    return [add(merchant_id, invoice_id, "webhook", kind, hook.url)]
 
 
 def webhooks_where(condition, kind, now):
@@ -69,17 +89,18 @@ def event_id_sql():
     return "'evt_' || replace(gen_random_uuid()::text, '-', '')"
 
 
-def for_payer(invoice, kind):
-    """The payer's e-mail and SMS for an invoice (whichever contacts it has, SMS within the daily cap)."""
-    rows = []
+def for_payer(invoice, kind, also=()):
+    """The payer's e-mail and SMS for an invoice (whichever contacts it has, SMS within the daily cap),
+    written with `also`, further messages about the invoice as add_all takes them; returns the rows."""
+    messages = []
     if invoice.payer_email:
-        rows.append(add(invoice.merchant_id, invoice.id, "email", kind, invoice.payer_email))
+        messages.append(("email", kind, invoice.payer_email))
     if invoice.payer_phone:
         if not sms_cap_reached(invoice.merchant_id):
-            rows.append(add(invoice.merchant_id, invoice.id, "sms", kind, invoice.payer_phone))
+            messages.append(("sms", kind, invoice.payer_phone))
         else:
             InvoiceEvent.create(invoice=invoice.id, kind="sms_limit", note=invoice.payer_phone)
-    return rows
+    return add_all(invoice.merchant_id, invoice.id, [*messages, *also])
 
 
 def for_merchant(merchant, invoice_id, kind, user=None, sms_fallback=False):
