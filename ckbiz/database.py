@@ -74,13 +74,17 @@ class Prepared:
         self._build = build
         self._built = None  # (the database's class, query, sql, params, the values' places)
 
-    def first(self, *values):
-        """The query's first row for these values, or None."""
+    def all(self, *values):
+        """The query's rows for these values."""
         query, sql, params, places = self._prepared(len(values))
         params = list(params)
         for place, value in zip(places, values):
             params[place] = value
-        rows = list(query._get_cursor_wrapper(query._database.execute_sql(sql, params)))
+        return list(query._get_cursor_wrapper(_database_of(query).execute_sql(sql, params)))
+
+    def first(self, *values):
+        """The query's first row for these values, or None."""
+        rows = self.all(*values)
         return rows[0] if rows else None
 
     def _prepared(self, count):
@@ -99,9 +103,15 @@ class Prepared:
         return query, sql, params, places
 
 
+def _database_of(query):
+    """The database the query's model is bound to now (a test may bind it to another for a while)."""
+    return query.model._meta.database
+
+
 def _kind(query):
     """The class of the database the query runs on (through the models' proxy)."""
-    return type(getattr(query._database, "obj", query._database))
+    database = _database_of(query)
+    return type(getattr(database, "obj", database))
 
 
 def connect(url, timeout=10):

@@ -3,6 +3,7 @@ from datetime import timedelta
 
 import pytest
 
+from ckbiz import database
 from ckbiz.database import Prepared, utcnow
 from ckbiz.extensions import db
 from ckbiz.models import Invoice, Merchant
@@ -56,3 +57,14 @@ def test_a_value_standing_twice_is_refused_before_anything_runs(app, merchant):
     twice = Prepared(lambda text: Invoice.select().where((Invoice.token == text) | (Invoice.key_value == text)))
     with app.app_context(), db.connection_context(), pytest.raises(ValueError, match="once"):
         twice.first("34234234")
+
+
+def test_a_query_built_once_follows_its_models_to_another_database(app, merchant, tmp_path):
+    invoice = make_invoice(app, merchant)
+    other = database.connect(f"sqlite:///{tmp_path}/other.db")
+    database.migrate(other)
+    with app.app_context(), db.connection_context():
+        assert invoice_by_token.first(invoice.token).number == invoice.number
+        with other.bind_ctx([Invoice, Merchant]):
+            assert invoice_by_token.first(invoice.token) is None  # the other database has no invoices
+        assert invoice_by_token.first(invoice.token).number == invoice.number

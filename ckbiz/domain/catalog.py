@@ -5,6 +5,7 @@ import re
 import yaml
 from flask_babel import lazy_gettext as _l
 
+from ..database import Prepared
 from ..extensions import db
 from ..models import MAX_ID, Organisation, Service
 from . import money, requisites
@@ -123,7 +124,13 @@ def service_of(merchant, service_id):
 
 def services_of(merchant):
     """The merchant's services with their organisations, in the order they were added."""
-    return list(Service.of(merchant).join(Organisation).select(Service, Organisation))
+    return _services_with_organisations.all(merchant.id)
+
+
+@Prepared
+def _services_with_organisations(merchant_id):
+    """What services_of reads: the issuing form validates against it on every POST, so built once."""
+    return Service.of(merchant_id).join(Organisation).select(Service, Organisation)
 
 
 def add_service(merchant, data):

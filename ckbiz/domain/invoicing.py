@@ -5,7 +5,7 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from peewee import fn
 
-from ..database import utcnow
+from ..database import Prepared, utcnow
 from ..extensions import db
 from ..models import Invoice, InvoiceEvent, Merchant, ReminderStep, Webhook
 from . import catalog, money, outbox, positions, reminders, requisites
@@ -230,13 +230,17 @@ def take_number(merchant):
     the number back, so the sequence has no gaps. The webhook and the steps come in the same
     statement, so a merchant without them costs no query for them.
     """
+    return _next_number.first(merchant.id)
+
+
+@Prepared
+def _next_number(merchant_id):
+    """take_number's statement, built once: every issue runs it."""
     hook = Webhook.select(Webhook.url).where(Webhook.merchant == Merchant.id)
     steps = ReminderStep.select(ReminderStep.id).where(ReminderStep.merchant == Merchant.id)
-    taken = (Merchant.update(last_invoice_number=Merchant.last_invoice_number + 1)
-             .where(Merchant.id == merchant.id)
-             .returning(Merchant.last_invoice_number, hook.alias("webhook_url"), fn.EXISTS(steps).alias("reminds"))
-             .execute())
-    return next(iter(taken))
+    return (Merchant.update(last_invoice_number=Merchant.last_invoice_number + 1)
+            .where(Merchant.id == merchant_id)
+            .returning(Merchant.last_invoice_number, hook.alias("webhook_url"), fn.EXISTS(steps).alias("reminds")))
 
 
 def draft_invoice(merchant, service, **values):
