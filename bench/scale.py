@@ -76,7 +76,7 @@ def svg(curves, title):
     values = [p50 for curve in curves.values() for points in curve.values() for _, p50, _ in points]
     low, high = _decades(min(values), max(values))
     sizes = [n for n, _, _ in next(iter(next(iter(curves.values())).values()))]
-    left, right = _decades(min(sizes), max(sizes))
+    left, right = sizes[0] / 1.25, sizes[-1] * 1.25
     width = MARGIN_L + len(curves) * (PANEL_W + GAP) - GAP + 20
     height = MARGIN_T + PANEL_H + 50 + LEGEND_H * len(pages)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -97,7 +97,7 @@ def svg(curves, title):
         for tick in _ticks(low, high):
             out.append(f'<line x1="{x0}" x2="{x0 + PANEL_W}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#eee"/>')
             out.append(f'<text x="{x0 - 4}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick:g}</text>')
-        for tick in _ticks(left, right, decades=right / left >= 100):
+        for tick in sizes:
             out.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{MARGIN_T}" y2="{MARGIN_T + PANEL_H}" '
                        'stroke="#eee"/>')
             out.append(f'<text x="{x(tick):.1f}" y="{MARGIN_T + PANEL_H + 16}" text-anchor="middle">'
@@ -126,10 +126,9 @@ def _decades(smallest, largest):
     return max(s for s in steps if s <= smallest), min(s for s in steps if s >= largest)
 
 
-def _ticks(low, high, decades=False):
-    """1-2-5 steps (or powers of ten alone) from low to high, both included."""
-    steps = (1,) if decades else (1, 2, 5)
-    return [m * 10 ** e for e in range(-2, 9) for m in steps if low <= m * 10 ** e <= high]
+def _ticks(low, high):
+    """1-2-5 steps from low to high, both included."""
+    return [m * 10 ** e for e in range(-2, 9) for m in (1, 2, 5) if low <= m * 10 ** e <= high]
 
 
 def _count(n):
