@@ -334,7 +334,8 @@ def main():
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--short", action="store_true",
                         help="what CI runs so the benchmark cannot rot: 20,000 invoices, 2 s a page, "
-                             "500 e-mails, 5,000 overdue invoices, 20 PDFs")
+                             "500 e-mails, 5,000 overdue invoices, 20 PDFs (and for --only scale, "
+                             "10,000 and 50,000 invoices, 50 requests a page)")
     parser.add_argument("--lines", type=int, default=10_000)
     parser.add_argument("--sizes", type=lambda text: sorted(int(n) for n in text.split(",")),
                         default=[10_000, 100_000, 1_000_000, 3_000_000])
