@@ -371,8 +371,9 @@ def main():
     else:
         rows = sqlite_rows(args)
         if args.short:
-            # SQLite's curve at 10k and 50k adds about half a minute; PostgreSQL's as much again, and its
-            # pages are measured below. The full curve (3M) is a run of its own: --only scale.
+            # SQLite's curve at 10k and 50k adds half a minute to a minute and a half (on a shared 2-core
+            # machine); PostgreSQL's as much again, and its pages are measured below. The full curve (3M)
+            # is a run of its own: --only scale.
             rows += scale_rows(args, postgres=False)
         if not args.no_postgres:
             rows += postgres_rows(args)
