@@ -1,7 +1,8 @@
 """Every hot path of ckbiz next to a bare baseline, on the same data, in one run.
 
 python bench/run.py [--invoices N] [--seconds S] [--emails M] [--due D] [--no-postgres] [--short]
-                    [--pdfs P] [--lines L] [--only emails|web|pdf|dashboard|statements]
+                    [--pdfs P] [--lines L] [--sizes A,B,…] [--requests R]
+                    [--only emails|web|pdf|dashboard|statements|scale]
 
 Builds a database of N invoices over ten merchants (timing `demo`), starts ckbiz and the
 bare app (bench/bare_app.py) under gunicorn with 2 sync workers and loads the history,
@@ -14,6 +15,9 @@ Prints a Markdown table. Loopback only; every request must succeed or the run fa
 `--only dashboard` times «Сводка» over 30 days, a quarter and a year (goal: p50 under 200 ms).
 `--only statements` imports an L-payment bank statement (10,000) against one merchant's
 invoices (--due D of them, 100,000), then again.
+`--only scale` grows one database through --sizes (10k, 100k, 1M, 3M invoices) with `demo` and
+at each size times R requests (200) of the history, «Сводка» and API pages, one after another:
+p50 and p90, a table and docs/scale-curve.svg; on SQLite, then on PostgreSQL (4 web processes).
 """
 import argparse
 import os
@@ -29,12 +33,16 @@ import redis
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "..", "tests"), os.path.join(HERE, "..")]
 import jobs  # noqa: E402  (sets the queue before ckbiz is imported)
+import scale  # noqa: E402
 import statements  # noqa: E402
 from live import environment, flask  # noqa: E402
 from web import PASSWORD, api_script, free_port, gunicorn, login, memory, post_script, wrk  # noqa: E402
 
+ROOT = os.path.dirname(HERE)
+
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/"  # + a database per size: ckbiz_bench_<invoices>
 REDIS = "redis://127.0.0.1:6379/10"
+SCALE_REDIS = "redis://127.0.0.1:6379/14"
 ISSUE_FORM = {"payer_phone": "9161234567", "payer_email": "payer@example.com", "req-account": "34234234",
               "req-fio": "Иванов Иван", "comment": "", "validity_hours": "72", "amount": "1234,56"}
 
@@ -139,19 +147,23 @@ def sqlite_web_rows(args):
 
 def dashboard_rows(label, env, folder, seconds, workers):
     """«Сводка» of one merchant's tenth of the invoices (`demo` spreads them over the last year)."""
-    today = date.today()
     periods = (("30 days", 29), ("a quarter", 91), ("a year", 365))
     rows = []
     port = free_port()
     with gunicorn(env, "app:app", port, f"{folder}/dashboard.log", workers):
         cookie, _csrf = login(port)
         for name, days in periods:
-            query = f"from={today - timedelta(days=days)}&to={today}"
             # One request per core at a time: the goal is how long a person waits, not a queue.
             connections = min(workers, os.cpu_count())
-            rps, p50, p99 = wrk(f"http://127.0.0.1:{port}/dashboard?{query}", seconds, cookie, connections=connections)
+            rps, p50, p99 = wrk(f"http://127.0.0.1:{port}{last_days(days)}", seconds, cookie, connections=connections)
             rows.append((f"{label}: «Сводка», {name}", _rate(rps, p50, p99), "", "", "p50 < 200 ms", p50 < 200))
     return rows
+
+
+def last_days(days):
+    """«Сводка» of the days before today and today."""
+    today = date.today()
+    return f"/dashboard?from={today - timedelta(days=days)}&to={today}"
 
 
 def sqlite_dashboard_rows(args):
@@ -217,13 +229,99 @@ def postgres_rows(args):
     env = environment(folder, POSTGRES + name, REDIS)
     redis.Redis.from_url(REDIS).flushdb()  # the last run's unsent e-mails: nobody consumes this queue
     build(env, args.invoices)
-    # What autovacuum does after a bulk load on a production server (PostgreSQL 13 and later vacuum
-    # after inserts too); a test server may run without it. Until then the visibility map is empty and
-    # an index that holds every column read still visits each row.
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", name, "-c", "VACUUM (ANALYZE) invoice"],
-                   capture_output=True, check=True)
+    vacuum(name)
     return (web_rows("PostgreSQL, 4 web", env, POSTGRES + name, folder, args.seconds, 4)
             + dashboard_rows("PostgreSQL, 4 web", env, folder, args.seconds, 4))
+
+
+def vacuum(name):
+    """What autovacuum does after a bulk load on a production server (PostgreSQL 13 and later vacuum
+    after inserts too); a test server may run without it. Until then the visibility map is empty and
+    an index that holds every column read still visits each row."""
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", name, "-c", "VACUUM (ANALYZE) invoice"],
+                   capture_output=True, check=True)
+
+
+def scale_curve(env, sizes, folder, workers, count, after_build=lambda: None):
+    """Grow the database through `sizes` with `demo`; at each, p50 and p90 of `count` requests of every
+    page (scale.py)."""
+    curve = {}
+    env = {**env, "CKBIZ_API_RATE_PER_MINUTE": str(10**9)}  # counted on every request, never reached
+    key = None
+    for size in sizes:
+        took = build(env, size)
+        after_build()
+        print(f"{size:,} invoices: demo {f'{took:.0f} s' if took else '(data reused)'}", flush=True)
+        key = key or flask(env, "api-key", "create", "--merchant", "9000000000", "--name", "scale").stdout.strip()
+        _merchant, search, _token, _service = first_merchant(env["CKBIZ_DATABASE_URL"])
+        port = free_port()
+        with gunicorn(env, "app:app", port, f"{folder}/scale.log", workers):
+            cookie, _csrf = login(port)
+            # The whole key: a prefix matches more invoices the more there are, and a page of more
+            # rows is another measure than the lookup.
+            pages = {"history, first page": "/invoices",
+                     "history, key-requisite search": f"/invoices?q={search}",
+                     "history, status filter": "/invoices?status=paid",
+                     "«Сводка», 30 days": last_days(29),
+                     "API, GET /api/v1/invoices": "/api/v1/invoices"}
+            requests = [(path, {"Authorization": f"Bearer {key}"} if path.startswith("/api/") else {"Cookie": cookie})
+                        for path in pages.values()]
+            for page, timing in zip(pages, scale.latencies(port, requests, count)):
+                curve.setdefault(page, []).append((size, *timing))
+    return curve
+
+
+def sqlite_scale(args):
+    """The curve on SQLite, 2 web processes; the database starts again when it outgrew the first size."""
+    folder = os.path.join(args.data, "scale")
+    os.makedirs(folder, exist_ok=True)
+    database = f"{folder}/ckbiz.db"
+    env = environment(folder, f"sqlite:///{database}", "")
+    flask(env, "init-db")
+    if _invoices(sqlite3.connect(database)) > args.sizes[0]:
+        for name in os.listdir(folder):
+            os.remove(os.path.join(folder, name))
+    return scale_curve(env, args.sizes, folder, 2, args.requests)
+
+
+def postgres_scale(args):
+    """The curve on PostgreSQL + RedisHuey (db 14), 4 web processes, in ckbiz_scale."""
+    name = "ckbiz_scale"
+    psql = ["-h", "127.0.0.1", "-U", "postgres"]
+    subprocess.run(["createdb", *psql, name], capture_output=True)
+    folder = os.path.join(args.data, "scale-pg")
+    os.makedirs(folder, exist_ok=True)
+    redis.Redis.from_url(SCALE_REDIS).flushdb()  # the last run's unsent e-mails: nobody consumes this queue
+    env = environment(folder, POSTGRES + name, SCALE_REDIS)
+    flask(env, "init-db")
+    import psycopg2
+
+    if _invoices(psycopg2.connect(POSTGRES + name)) > args.sizes[0]:
+        subprocess.run(["dropdb", *psql, name], check=True)
+        subprocess.run(["createdb", *psql, name], check=True)
+    return scale_curve(env, args.sizes, folder, 4, args.requests, after_build=lambda: vacuum(name))
+
+
+def _invoices(conn):
+    """How many invoices the database holds; closes the connection."""
+    try:
+        cursor = conn.cursor()
+        cursor.execute("SELECT count(*) FROM invoice")
+        return cursor.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def scale_rows(args, postgres):
+    """The curves as rows of the table; the figure beside the docs (the data folder for --short)."""
+    curves = {"SQLite": sqlite_scale(args)}
+    if postgres:
+        curves["PostgreSQL, 4 web"] = postgres_scale(args)
+    svg = os.path.join(args.data if args.short else os.path.join(ROOT, "docs"), "scale-curve.svg")
+    with open(svg, "w") as fh:
+        fh.write(scale.svg(curves, f"p50 of {args.requests} requests one after another, by database size"))
+    print(f"\n{scale.table(curves)}\n\nfigure: {svg}")
+    return [row for label, curve in curves.items() for row in scale.rows(label, curve)]
 
 
 def main():
@@ -236,16 +334,22 @@ def main():
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--short", action="store_true",
                         help="what CI runs so the benchmark cannot rot: 20,000 invoices, 2 s a page, "
-                             "500 e-mails, 5,000 overdue invoices, 20 PDFs")
+                             "500 e-mails, 5,000 overdue invoices, 20 PDFs (and for --only scale, "
+                             "10,000 and 50,000 invoices, 50 requests a page)")
     parser.add_argument("--lines", type=int, default=10_000)
-    parser.add_argument("--only", choices=["emails", "web", "pdf", "dashboard", "statements"],
+    parser.add_argument("--sizes", type=lambda text: sorted(int(n) for n in text.split(",")),
+                        default=[10_000, 100_000, 1_000_000, 3_000_000])
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--only", choices=["emails", "web", "pdf", "dashboard", "statements", "scale"],
                         help="one part alone: emails = the worker's e-mail rows (--emails M messages each), "
                              "web = the pages on SQLite, pdf = the «Счет на оплату» rows (--pdfs P invoices), "
-                             "dashboard = «Сводка» on SQLite, statements = a bank statement import")
+                             "dashboard = «Сводка» on SQLite, statements = a bank statement import, "
+                             "scale = the pages' latency as one database grows through --sizes")
     parser.add_argument("--data", default=os.path.join(HERE, ".data"))
     args = parser.parse_args()
     if args.short:
         args.invoices, args.seconds, args.emails, args.due, args.pdfs = 20_000, 2, 500, 5_000, 20
+        args.sizes, args.requests = [10_000, 50_000], 50
     if args.only == "emails":
         rows = email_rows(args)
         print(f"\n{args.emails:,} e-mails each way; {os.cpu_count()} CPUs\n")
@@ -258,11 +362,19 @@ def main():
     elif args.only == "statements":
         rows = statement_rows(args)
         print(f"\n{args.lines:,} payments against {args.due:,} invoices of one merchant, SQLite; {os.cpu_count()} CPUs\n")
+    elif args.only == "scale":
+        rows = scale_rows(args, not args.no_postgres)
+        print(f"\n{args.requests} requests a page after 20 unmeasured; {os.cpu_count()} CPUs\n")
     elif args.only == "web":
         rows = sqlite_web_rows(args)
         print(f"\n{args.invoices:,} invoices over 10 merchants, SQLite; wrk -d{args.seconds}s; {os.cpu_count()} CPUs\n")
     else:
         rows = sqlite_rows(args)
+        if args.short:
+            # SQLite's curve at 10k and 50k adds half a minute to a minute and a half (on a shared 2-core
+            # machine); PostgreSQL's as much again, and its pages are measured below. The full curve (3M)
+            # is a run of its own: --only scale.
+            rows += scale_rows(args, postgres=False)
         if not args.no_postgres:
             rows += postgres_rows(args)
         print(f"\n{args.invoices:,} invoices over 10 merchants; gunicorn sync workers; wrk -t2 -c8 -d{args.seconds}s; "

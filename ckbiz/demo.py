@@ -1,10 +1,14 @@
 """Demo data: the manual's merchant and services, and bulk invoices for load tests."""
+import base64
 import json
+import os
 import random
 import secrets
 from contextlib import contextmanager
 from datetime import timedelta
+from json.encoder import encode_basestring
 
+from peewee import OperationalError
 from psycopg2.extras import execute_values
 
 from . import tasks
@@ -84,28 +88,25 @@ def ensure_invoices(merchants, total, rng=None):
     missing = total - Invoice.select().where(Invoice.merchant.in_(merchants)).count()
     if missing <= 0:
         return 0
-    services = {m.id: list(Service.of(m)) for m in merchants}
-    snapshots = {s.id: snapshot(s) for group in services.values() for s in group}
-    # Every invoice of a service carries the same copy: serialise it once.
-    frozen = {sid: json.dumps(value, ensure_ascii=False) for sid, value in snapshots.items()}
+    services = {m.id: [_FakeService(s) for s in Service.of(m)] for m in merchants}
     start = (Invoice.select(Invoice.id).order_by(Invoice.id.desc()).scalar() or 0) + 1
     numbers = dict(Merchant.select(Merchant.id, Merchant.last_invoice_number)
                    .where(Merchant.id.in_(merchants)).tuples())
+    ids = [m.id for m in merchants]
     now = utcnow()
-    with db.atomic(), _indexes_built_after(("invoice", "invoice_event"), missing >= BULK):
-        for chunk_start in range(0, missing, 5000):
-            count = min(5000, missing - chunk_start)
+    bulk = missing >= BULK
+    with _bulk_load(bulk), db.atomic(), _indexes_built_after(("invoice", "invoice_event"), bulk):
+        for chunk_start in range(0, missing, CHUNK):
+            count = min(CHUNK, missing - chunk_start)
+            tokens = _tokens(count)
             invoices, events = [], []
             for i in range(count):
                 row_id = start + chunk_start + i
-                merchant = merchants[row_id % len(merchants)]
-                service = services[merchant.id][row_id % len(services[merchant.id])]
-                numbers[merchant.id] += 1
-                invoice, invoice_events = _fake_invoice(rng, (row_id, numbers[merchant.id]), merchant, service,
-                                                        snapshots[service.id]["commission"],
-                                                        frozen[service.id], now)
-                invoices.append(invoice)
-                events.extend(invoice_events)
+                merchant_id = ids[row_id % len(ids)]
+                group = services[merchant_id]
+                numbers[merchant_id] += 1
+                invoices.append(group[row_id % len(group)].invoice(rng, (row_id, numbers[merchant_id], merchant_id),
+                                                                   tokens[i], now, events))
             _bulk_insert("invoice", INVOICE_COLUMNS, invoices)
             _bulk_insert("invoice_event", EVENT_COLUMNS, events)
         for merchant_id, last in numbers.items():
@@ -119,6 +120,47 @@ def ensure_invoices(merchants, total, rng=None):
 # built afterwards: sorting a million keys once is several times faster than a million
 # inserts at random places of B-trees that no longer fit the cache.
 BULK = 50_000
+CHUNK = 5000
+
+
+def _tokens(count):
+    """`count` payer-link tokens, as models.new_token makes them: 24 random bytes, URL-safe base64.
+
+    One urandom and one encoding per chunk: 24 bytes are 32 characters with no padding, so
+    the encoding of the whole cuts into the encodings of each.
+    """
+    text = base64.urlsafe_b64encode(os.urandom(24 * count)).decode()
+    return [text[i:i + 32] for i in range(0, 32 * count, 32)]
+
+
+@contextmanager
+def _bulk_load(bulk):
+    """SQLite settings for loading a large batch in one transaction, put back afterwards.
+
+    A rollback journal instead of the WAL: in WAL mode every new page is written twice, to
+    the log and then to the database at the checkpoint, while pages appended to the file
+    need no journal at all; the price is that readers wait for the commit too (the mode
+    stays WAL when another connection has the database open). No fsync in between: the
+    batch commits once. Building each index reads the whole table again, and through a
+    memory map that costs half the CPU of read calls.
+    """
+    if not bulk or not is_sqlite(db):
+        yield
+        return
+    saved = {name: db.execute_sql(f"PRAGMA {name}").fetchone()[0] for name in BULK_PRAGMAS}
+    for name, value in BULK_PRAGMAS.items():
+        try:
+            db.execute_sql(f"PRAGMA {name} = {value}")
+        except OperationalError:  # leaving WAL needs the only connection: "database is locked"
+            pass
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            db.execute_sql(f"PRAGMA {name} = {value}")
+
+
+BULK_PRAGMAS = {"journal_mode": "delete", "synchronous": 0, "mmap_size": 4 << 30}
 
 
 @contextmanager
@@ -146,52 +188,72 @@ def _indexes_built_after(tables, bulk):
             db.execute_sql(f"ANALYZE {table}")
 
 
-def _fake_invoice(rng, ids, merchant, service, rule, issued_with, now):
-    """One realistic invoice row and its event rows, as the database stores them; ids are the
-    row's (internal id, merchant's number)."""
-    row_id, number = ids
-    status = STATUSES[rng.randrange(len(STATUSES))]
-    age = timedelta(minutes=rng.randrange(1, 60 * 24 * 365))
-    if status == "issued":
-        age = timedelta(minutes=rng.randrange(1, 60 * 24 * 3))
-    issued_at = now - age
-    expires_at = issued_at + timedelta(hours=72)
-    amount = rng.randrange(100, 5_000_000)
-    key = str(rng.randrange(10_000_000, 99_999_999))
-    requisites = [{"name": f["name"], "label": f["label"], "key": f["key"],
-                   "value": key if f["key"] else _fake_value(rng, f["kind"], issued_at)}
-                  for f in service.fields]
-    phone = f"9{rng.randrange(10**8, 10**9)}" if rng.random() < 0.8 else None
-    email = f"payer{row_id}@example.com" if phone is None or rng.random() < 0.6 else None
-    changed = issued_at
-    paid_at = paid_by = None
-    events = [(row_id, "issued", issued_at)]
-    if status in ("paid", "transferred"):
-        changed = paid_at = issued_at + timedelta(minutes=rng.randrange(1, 60 * 48))
-        paid_by = "card" if status == "transferred" or rng.random() < 0.7 else "other"
-        events.append((row_id, "paid", paid_at))
-        if status == "transferred":
-            changed = paid_at + timedelta(days=1)
-            events.append((row_id, "transferred", changed))
-    elif status in ("expired", "cancelled"):
-        changed = expires_at if status == "expired" else issued_at + timedelta(hours=1)
-        events.append((row_id, status, changed))
-    row = (row_id, number, secrets.token_urlsafe(24), merchant.id, service.id, phone, email,
-           json.dumps(requisites, ensure_ascii=False), service.fields[0]["label"], key, "",
-           amount, money.commission(amount, rule["bp"], rule["min_kop"], rule["max_kop"]),
-           issued_with, _text(issued_at), _text(expires_at), status, _text(paid_at), paid_by, _text(changed))
-    return row, [(n, kind, _text(at), "") for n, kind, at in events]
+class _FakeService:
+    """One service's made-up invoices, with what every invoice of it shares worked out once."""
+
+    def __init__(self, service):
+        copy = snapshot(service)
+        self.id = service.id
+        self.rule = copy["commission"]
+        self.issued_with = json.dumps(copy, ensure_ascii=False)
+        self.key_label = service.fields[0]["label"]
+        self.kinds = [None if f["key"] else f["kind"] for f in service.fields]
+        # The requisites' JSON as json.dumps writes it, with a hole for each value: a value is
+        # encoded on its own, and one formatting builds the text.
+        placeholder = json.dumps("\0")
+        fields = [{"name": f["name"], "label": f["label"], "key": f["key"], "value": "\0"} for f in service.fields]
+        self.requisites = json.dumps(fields, ensure_ascii=False).replace("%", "%%").replace(placeholder, "%s")
+
+    def invoice(self, rng, ids, token, now, events):
+        """One invoice row as the database stores it, its events appended to `events`; ids are the
+        row's (internal id, merchant's number, merchant's id)."""
+        row_id, number, merchant_id = ids
+        random = rng.random
+        status = STATUSES[int(random() * len(STATUSES))]
+        minutes = 1 + int(random() * ((3 if status == "issued" else 365) * MINUTES_A_DAY - 1))
+        issued_at = now - timedelta(minutes=minutes)
+        expires_at = issued_at + VALIDITY
+        amount = 100 + int(random() * (5_000_000 - 100))
+        key = str(10_000_000 + int(random() * 89_999_999))
+        values = tuple(encode_basestring(key if kind is None else _fake_value(random, kind, issued_at))
+                       for kind in self.kinds)
+        phone = f"9{100_000_000 + int(random() * 900_000_000)}" if random() < 0.8 else None
+        email = f"payer{row_id}@example.com" if phone is None or random() < 0.6 else None
+        issued, expires = _text(issued_at), _text(expires_at)
+        changed = issued
+        paid = paid_by = None
+        events.append((row_id, "issued", issued, ""))
+        if status in ("paid", "transferred"):
+            paid_at = issued_at + timedelta(minutes=1 + int(random() * (2 * MINUTES_A_DAY - 1)))
+            changed = paid = _text(paid_at)
+            paid_by = "card" if status == "transferred" or random() < 0.7 else "other"
+            events.append((row_id, "paid", paid, ""))
+            if status == "transferred":
+                changed = _text(paid_at + timedelta(days=1))
+                events.append((row_id, "transferred", changed, ""))
+        elif status in ("expired", "cancelled"):
+            changed = expires if status == "expired" else _text(issued_at + timedelta(hours=1))
+            events.append((row_id, status, changed, ""))
+        rule = self.rule
+        return (row_id, number, token, merchant_id, self.id, phone, email, self.requisites % values,
+                self.key_label, key, "", amount, money.commission(amount, rule["bp"], rule["min_kop"], rule["max_kop"]),
+                self.issued_with, issued, expires, status, paid, paid_by, changed)
 
 
-def _fake_value(rng, kind, issued_at):
+MINUTES_A_DAY = 24 * 60
+VALIDITY = timedelta(hours=72)
+
+
+def _fake_value(random, kind, issued_at):
     """A plausible value for a requisite field of this kind."""
     if kind == "month":
-        return issued_at.strftime("%m.%Y")
+        return f"{issued_at.month:02d}.{issued_at.year}"
     if kind == "digits":
-        return str(rng.randrange(1000, 999999))
+        return str(1000 + int(random() * (999_999 - 1000)))
     if kind == "phone":
-        return f"9{rng.randrange(10**8, 10**9)}"
-    return f"{rng.choice(NAMES)}, {rng.choice(STREETS)}, {rng.randrange(1, 120)}"
+        return f"9{100_000_000 + int(random() * 900_000_000)}"
+    return (f"{NAMES[int(random() * len(NAMES))]}, {STREETS[int(random() * len(STREETS))]}, "
+            f"{1 + int(random() * 119)}")
 
 
 INVOICE_COLUMNS = (
