@@ -49,15 +49,18 @@ def make_huey(url=None, name="ckbiz"):
     """SqliteHuey in the instance folder by default, RedisHuey for a redis:// URL; `name` is the
     queue within that storage."""
     url = url if url is not None else os.environ.get("CKBIZ_HUEY_URL", "")
+    # Tasks record what they did in the database (an outbox row's state); huey would also keep
+    # every return value in its result store, which nothing reads: one write per task, and a
+    # store that only grows.
     if is_redis_url(url):
-        return RedisHuey(name, url=with_timeouts(url))
+        return RedisHuey(name, url=with_timeouts(url), results=False)
     if url.startswith("sqlite:///"):
         filename = url[len("sqlite:///"):]
     elif url:
         raise ValueError(f"CKBIZ_HUEY_URL: unsupported queue URL {url!r}")
     else:
         filename = os.path.join(private_instance(), "huey.db")
-    return SqliteHuey(name, filename=filename)
+    return SqliteHuey(name, filename=filename, results=False)
 
 
 def is_redis_url(url):

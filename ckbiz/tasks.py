@@ -43,30 +43,36 @@ def task_scope():
         yield
 
 
+# Ordinary rows go out in tasks of up to BATCH rows: a task of its own per e-mail cost
+# about as much as the e-mail (a queue read, an app context, a database connection), and
+# 10,000 reminders are 10,000 tasks. Small enough that a slow server delays few rows.
+BATCH = 20
+
+
 def send(rows):
     """Put outbox rows on the queue; only after the transaction that wrote them committed.
 
     The rows are already the record: when the queue is down (Redis restarting) the
     change that wrote them has happened and must not answer 500; the sweeper sends
-    them once their grace is over. The ordinary rows of one invoice (its e-mail, SMS, copy,
-    webhook event) are one task: one enqueue for them all rather than one each.
+    them once their grace is over. An issued invoice's ordinary rows (its e-mail, SMS,
+    copy, webhook event) are one task.
     """
     if db.in_transaction():
         raise RuntimeError("outbox rows are queued after the commit, never inside the transaction")
-    by_invoice = {}
-    for row in rows:
-        if row.kind in outbox.URGENT_KINDS:
-            _enqueue(send_urgent_delivery, row.id)
-        else:
-            by_invoice.setdefault(row.invoice_id, []).append(row.id)
-    for delivery_ids in by_invoice.values():
-        _enqueue(send_deliveries, delivery_ids)
+    _queue([(row.id, row.kind) for row in rows])
 
 
 def _queue(rows):
-    """One sending task per (id, kind), on the urgent queue for outbox.URGENT_KINDS."""
+    """Rows given as (id, kind): each of outbox.URGENT_KINDS a task of its own on the urgent
+    queue, the others in tasks of up to BATCH, in order."""
+    ordinary = []
     for delivery_id, kind in rows:
-        _enqueue(send_urgent_delivery if kind in outbox.URGENT_KINDS else send_delivery, delivery_id)
+        if kind in outbox.URGENT_KINDS:
+            _enqueue(send_urgent_delivery, delivery_id)
+        else:
+            ordinary.append(delivery_id)
+    for start in range(0, len(ordinary), BATCH):
+        _enqueue(send_deliveries, ordinary[start:start + BATCH])
 
 
 def _enqueue(task, deliveries):
@@ -78,33 +84,36 @@ def _enqueue(task, deliveries):
         current_app.logger.warning("queue unavailable, delivery %s left to the sweeper: %s", deliveries, exc)
 
 
-def _deliver(task, delivery_id):
-    """Send one outbox row; a passing failure comes back on the same queue after its backoff."""
+def _deliver(retry, delivery_ids):
+    """Send outbox rows one after the other on one connection; each that fails for a passing
+    reason comes back alone (`retry`) after its backoff. One that raises leaves those after it
+    to the sweeper, as a lost task would. Returns each row's state (None: not this task's to send)."""
+    states = []
     with task_scope():
-        outcome = runner.deliver(delivery_id)
-    if outcome.retry_in is not None:
-        task.schedule((delivery_id,), delay=outcome.retry_in)
-    return outcome.state
+        for delivery_id in delivery_ids:
+            outcome = runner.deliver(delivery_id)
+            if outcome.retry_in is not None:
+                retry.schedule((delivery_id,), delay=outcome.retry_in)
+            states.append(outcome.state)
+    return states
 
 
 @huey.task()
 def send_delivery(delivery_id):
-    """An ordinary outbox row: invoices, reminders, copies."""
-    return _deliver(send_delivery, delivery_id)
+    """An ordinary outbox row again, after a passing failure; its state."""
+    return _deliver(send_delivery, [delivery_id])[0]
 
 
 @huey.task()
 def send_deliveries(delivery_ids):
-    """The ordinary rows of one invoice, one after the other; each that fails for a passing reason
-    comes back alone (send_delivery) after its backoff. One that raises leaves those after it to
-    the sweeper, as a lost task would."""
-    return [_deliver(send_delivery, delivery_id) for delivery_id in delivery_ids]
+    """Ordinary outbox rows (invoices, reminders, copies, webhook events), up to BATCH."""
+    return _deliver(send_delivery, delivery_ids)
 
 
 @urgent_huey.task()
 def send_urgent_delivery(delivery_id):
     """A row that must not wait behind ordinary mail: about a payment, a password, a sign-up."""
-    return _deliver(send_urgent_delivery, delivery_id)
+    return _deliver(send_urgent_delivery, [delivery_id])[0]
 
 
 def retry_failed():

@@ -217,6 +217,7 @@ class SmtpRecorder:
 
     def __init__(self):
         self.messages = []
+        self.raw = []  # each message's octets as they came
         self.peers = []  # the client end of the connection each message came on
         self.reply = None  # e.g. "451 4.3.0 try later"; None accepts
 
@@ -228,6 +229,7 @@ class SmtpRecorder:
 
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         self.peers.append(session.peer)
+        self.raw.append(envelope.original_content)
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message))
         return "250 OK"
 

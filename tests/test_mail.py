@@ -7,7 +7,7 @@ import pytest
 from ckbiz import tasks
 from ckbiz.delivery import runner as outbox_runner
 from ckbiz.database import utcnow
-from ckbiz.extensions import db
+from ckbiz.extensions import db, huey
 from ckbiz.models import Delivery, Invoice, Merchant, Service
 from conftest import SmtpRecorder, csrf_token, free_port
 from factories import make_invoice
@@ -247,6 +247,57 @@ def test_a_comment_longer_than_an_smtp_line_arrives_whole(app, logged_in, mercha
     [(_, _, message)] = smtp.messages
     assert comment in message.get_body(("plain",)).get_content()
     assert comment in message.get_body(("html",)).get_content()
+
+
+def test_many_e_mails_go_in_tasks_of_twenty_and_a_failure_comes_back_alone(app, merchant, smtp, monkeypatch):
+    """Forty-five invoice e-mails at once (a run of reminders, a sweep) are three tasks, the
+    paid notice among them one of its own on the urgent queue; a server that answers 451
+    sends each row of the task back on its own, after its backoff."""
+    from ckbiz.domain import outbox
+    from ckbiz.extensions import urgent_huey
+
+    invoice = make_invoice(app, merchant, phone=None)
+    smtp.messages.clear()
+    for queue in (huey, urgent_huey):
+        monkeypatch.setattr(queue, "immediate", False)
+        queue.flush()
+    with app.app_context(), db.connection_context():
+        with db.atomic():
+            rows = [outbox.add(merchant.id, invoice.id, "email", "invoice", f"payer{n}@example.com") for n in range(45)]
+            rows.insert(30, outbox.add(merchant.id, invoice.id, "email", "paid_notice", "shop@example.com"))
+        tasks.send(rows)
+    assert (huey.pending_count(), urgent_huey.pending_count()) == (3, 1)
+    smtp.reply = "451 4.3.0 try later"
+    with app.app_context():
+        huey.execute(huey.dequeue())  # the first twenty, refused for now
+    retries = [task for task in huey.pending() if task.eta]
+    assert sorted(task.args for task in retries) == sorted((row.id,) for row in rows[:20])
+    assert {task.name for task in retries} == {"send_delivery"}
+    smtp.reply = None
+    with app.app_context():
+        for task in [task for task in huey.pending() if not task.eta]:
+            huey.execute(task)
+    assert sorted(rcpts[0] for _, rcpts, _ in smtp.messages) == sorted(f"payer{n}@example.com" for n in range(20, 45))
+    with app.app_context(), db.connection_context():
+        states = [Delivery.get_by_id(row.id).state for row in rows]
+    assert states.count("sent") == 25 and states.count("pending") == 21  # twenty to retry, the notice queued
+
+
+def test_a_long_subject_arrives_as_written_in_short_crlf_lines(app, smtp):
+    """Headers are written by the old email policy (a third of the time): a subject of a
+    long name still arrives letter for letter, without a space before it, and the message
+    keeps SMTP's line ends and lengths."""
+    from ckbiz.delivery import mail as mailer
+
+    subject = "Счет № 12 от ООО «" + "Очень длинное наименование организации " * 4 + "» на 1 500,00 ₽"
+    with app.app_context():
+        mailer.send(mailer.build(subject, "payer@example.com", "текст", "<p>текст</p>", "<long@ckbiz>"))
+    [(_, _, message)] = smtp.messages
+    assert message["Subject"] == subject
+    [raw] = smtp.raw
+    lines = raw.split(b"\r\n")
+    assert b"\n" not in b"".join(lines) and max(len(line) for line in lines) <= 78
+    assert message.get_body(("plain",)).get_content() == "текст"
 
 
 def test_messages_are_flask_mail_messages_and_what_smtp_cannot_carry_is_refused_for_good(app, smtp):

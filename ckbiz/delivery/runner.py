@@ -12,7 +12,7 @@ from typing import NamedTuple
 from flask import current_app
 from peewee import Case, Value
 
-from ..database import utcnow
+from ..database import Prepared, utcnow
 from ..domain import accounts, team
 from ..domain.outbox import grace
 from ..extensions import db
@@ -45,13 +45,25 @@ def lease(delivery_id):
     slowest = max(float(current_app.config["MAIL_TIMEOUT"]), sms_http.timeout_of(current_app.config))
     hold = timedelta(seconds=3 * slowest) + grace()
     hook_hold = timedelta(seconds=3 * webhook.timeout_of(current_app.config)) + grace()
-    until = Case(None, [(Delivery.channel == "webhook", _when(now + hook_hold))], _when(now + hold))
-    taken = (Delivery.update(state="sending", lease_until=until, attempts=Delivery.attempts + 1)
-             .where(Delivery.id == delivery_id,
-                    (Delivery.state == "pending")
-                    | ((Delivery.state == "sending") & (Delivery.lease_until < now)))
-             .returning(Delivery).execute())
-    return next(iter(taken), None)
+    return _lease.first(delivery_id, now, now + hold, now + hook_hold)
+
+
+# Every row sent runs these two: built once (peewee's building of them cost more than sending
+# the e-mail over a kept connection).
+@Prepared
+def _lease(delivery_id, now, until, hook_until):
+    """lease's statement: the row, now "sending" until `until` (a webhook's until `hook_until`)."""
+    until = Case(None, [(Delivery.channel == "webhook", _when(hook_until))], _when(until))
+    return (Delivery.update(state="sending", lease_until=until, attempts=Delivery.attempts + 1)
+            .where(Delivery.id == delivery_id,
+                   (Delivery.state == "pending") | ((Delivery.state == "sending") & (Delivery.lease_until < now)))
+            .returning(Delivery))
+
+
+@Prepared
+def _invoice_with_merchant(invoice_id):
+    """The invoice a row is about, with its merchant."""
+    return Invoice.select(Invoice, Merchant).join(Merchant).where(Invoice.id == invoice_id)
 
 
 def _when(moment):
@@ -69,8 +81,7 @@ def deliver(delivery_id):
         # Whoever asked has stopped waiting; a password or code arriving now only confuses.
         return _failed(delivery, sms.SmsError("request older than the code's lifetime", retryable=False))
     # Read once, for the ownership check and for the message itself.
-    invoice = (Invoice.select(Invoice, Merchant).join(Merchant).where(Invoice.id == delivery.invoice_id)
-               .get_or_none() if delivery.invoice_id else None)
+    invoice = _invoice_with_merchant.first(delivery.invoice_id) if delivery.invoice_id else None
     problem = _ownership_problem(delivery, invoice)
     if problem:
         return _failed(delivery, NotOwned(problem))
