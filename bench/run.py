@@ -2,7 +2,7 @@
 
 python bench/run.py [--invoices N] [--seconds S] [--emails M] [--due D] [--no-postgres] [--short]
                     [--pdfs P] [--lines L] [--sizes A,B,…] [--requests R]
-                    [--only emails|web|pdf|dashboard|statements|scale]
+                    [--payments P] [--only emails|web|pdf|dashboard|statements|scale|urgent]
 
 Builds a database of N invoices over ten merchants (timing `demo`), starts ckbiz and the
 bare app (bench/bare_app.py) under gunicorn with 2 sync workers and loads the history,
@@ -18,6 +18,8 @@ invoices (--due D of them, 100,000), then again.
 `--only scale` grows one database through --sizes (10k, 100k, 1M, 3M invoices) with `demo` and
 at each size times R requests (200) of the history, «Сводка» and API pages, one after another:
 p50 and p90, a table and docs/scale-curve.svg; on SQLite, then on PostgreSQL (4 web processes).
+`--only urgent`: P card payments (50) from the card form to the paid page while M invoice e-mails drain
+through the same worker, against the same with the queue idle (bench/urgent.py; goal: p99 ≤ 2 s).
 """
 import argparse
 import os
@@ -35,6 +37,7 @@ sys.path[:0] = [os.path.join(HERE, "..", "tests"), os.path.join(HERE, "..")]
 import jobs  # noqa: E402  (sets the queue before ckbiz is imported)
 import scale  # noqa: E402
 import statements  # noqa: E402
+import urgent  # noqa: E402
 from live import environment, flask  # noqa: E402
 from web import PASSWORD, api_script, free_port, gunicorn, login, memory, post_script, wrk  # noqa: E402
 
@@ -324,6 +327,26 @@ def scale_rows(args, postgres):
     return [row for label, curve in curves.items() for row in scale.rows(label, curve)]
 
 
+def urgent_rows(args):
+    """--payments card payments while --emails invoice e-mails drain, against as many with the queue idle: to
+    the payer's page saying paid (the goal), and to the merchant's «оплачен» e-mail (informative)."""
+    result = urgent.payments_while_mail_drains(os.path.join(args.data, "urgent"), args.emails, args.payments,
+                                               free_port())
+    rows = []
+    for name, what in (("the paid page", "paid"), ("the merchant's «оплачен» e-mail (informative)", "notice")):
+        ours, idle = getattr(result.draining, what), getattr(result.idle, what)
+        rows.append((f"card payment → {name}, while {args.emails:,} e-mails drain",
+                     f"p50 {ours.p50:.2f} s, p99 {ours.p99:.2f} s (max {ours.worst:.2f})",
+                     f"idle queue: p50 {idle.p50:.2f} s, p99 {idle.p99:.2f} s", f"{ours.p99 / idle.p99:.1f}×",
+                     "p99 ≤ 2 s", ours.p99 <= 2))
+    left = 1 - result.at_end / args.emails
+    rows.append((f"{args.emails:,} invoice e-mails meanwhile",
+                 f"{result.rate:.0f} msg/s; {result.at_start:,} had come at the first payment, "
+                 f"{result.at_end:,} at the last",
+                 "", "", "≥ 10% still queued at the last payment", left >= 0.1))
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--invoices", type=int, default=1_000_000)
@@ -340,11 +363,13 @@ def main():
     parser.add_argument("--sizes", type=lambda text: sorted(int(n) for n in text.split(",")),
                         default=[10_000, 100_000, 1_000_000, 3_000_000])
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--only", choices=["emails", "web", "pdf", "dashboard", "statements", "scale"],
+    parser.add_argument("--payments", type=int, default=50)
+    parser.add_argument("--only", choices=["emails", "web", "pdf", "dashboard", "statements", "scale", "urgent"],
                         help="one part alone: emails = the worker's e-mail rows (--emails M messages each), "
                              "web = the pages on SQLite, pdf = the «Счет на оплату» rows (--pdfs P invoices), "
                              "dashboard = «Сводка» on SQLite, statements = a bank statement import, "
-                             "scale = the pages' latency as one database grows through --sizes")
+                             "scale = the pages' latency as one database grows through --sizes, "
+                             "urgent = --payments card payments while --emails e-mails drain")
     parser.add_argument("--data", default=os.path.join(HERE, ".data"))
     args = parser.parse_args()
     if args.short:
@@ -365,6 +390,10 @@ def main():
     elif args.only == "scale":
         rows = scale_rows(args, not args.no_postgres)
         print(f"\n{args.requests} requests a page after 20 unmeasured; {os.cpu_count()} CPUs\n")
+    elif args.only == "urgent":
+        rows = urgent_rows(args)
+        print(f"\n{args.payments} card payments, one every {urgent.INTERVAL} s, with the queue idle and while "
+              f"{args.emails:,} e-mails drain; SQLite; {os.cpu_count()} CPUs\n")
     elif args.only == "web":
         rows = sqlite_web_rows(args)
         print(f"\n{args.invoices:,} invoices over 10 merchants, SQLite; wrk -d{args.seconds}s; {os.cpu_count()} CPUs\n")
