@@ -145,7 +145,7 @@ def sqlite_web_rows(args):
     env = environment(folder, f"sqlite:///{database}", "")
     took = build(env, args.invoices)
     rows = [(f"demo --invoices {args.invoices:,}", f"{took:.0f} s" if took else "(data reused)", "", "",
-             "≤ 30 s at 1,000,000", took is None or args.invoices < 1_000_000 or took <= 30)]
+             "≤ 30 s at 1,000,000", None if took is None or args.invoices < 1_000_000 else took <= 30)]
     return rows + web_rows("SQLite", env, database, folder, args.seconds, 2)
 
 
