@@ -1,4 +1,9 @@
-"""The data model. Money is integer kopecks; times are naive UTC."""
+"""The data model. Money is integer kopecks; times are naive UTC.
+
+A foreign key whose column leads a longer index of its table has no index of its own
+(`index=False`): the longer one serves its lookups and cascades, and every write would
+otherwise update both (migration 0014).
+"""
 import json
 import secrets
 
@@ -166,7 +171,7 @@ class Invoice(BaseModel):
     id = AutoField()
     number = BigIntegerField()
     token = CharField(unique=True, default=new_token)  # the payer link's secret
-    merchant = ForeignKeyField(Merchant, backref="invoices", on_delete="CASCADE")
+    merchant = ForeignKeyField(Merchant, backref="invoices", on_delete="CASCADE", index=False)
     service = ForeignKeyField(Service, backref="invoices")
     payer_phone = CharField(max_length=10, null=True)
     payer_email = CharField(null=True)
@@ -221,7 +226,7 @@ Invoice.add_index(Invoice.index(Invoice.merchant, Invoice.issued_at, Invoice.sta
 
 
 class InvoiceEvent(BaseModel):
-    invoice = ForeignKeyField(Invoice, backref="events", on_delete="CASCADE")
+    invoice = ForeignKeyField(Invoice, backref="events", on_delete="CASCADE", index=False)
     kind = CharField(max_length=24)
     at = DateTimeField(default=utcnow)
     note = TextField(default="")
@@ -245,7 +250,7 @@ class Delivery(BaseModel):
     """
 
     # Empty only for a registration code, sent before the merchant exists.
-    merchant = ForeignKeyField(Merchant, null=True, backref="deliveries", on_delete="CASCADE")
+    merchant = ForeignKeyField(Merchant, null=True, backref="deliveries", on_delete="CASCADE", index=False)
     invoice = ForeignKeyField(Invoice, null=True, backref="deliveries", on_delete="CASCADE")
     # The user a message is about: a temporary password, an invitation, a changed password.
     user = ForeignKeyField(User, null=True, backref="deliveries", on_delete="SET NULL")
@@ -303,7 +308,7 @@ class AutoReminder(BaseModel):
     """A step of an invoice, on one channel, due at a moment: written when the invoice is issued
     (or the steps change), claimed once by the reminder job. Pending while done_at is empty."""
 
-    invoice = ForeignKeyField(Invoice, backref="auto_reminders", on_delete="CASCADE")
+    invoice = ForeignKeyField(Invoice, backref="auto_reminders", on_delete="CASCADE", index=False)
     step = ForeignKeyField(ReminderStep, backref="reminders", on_delete="CASCADE")
     channel = CharField(max_length=8)  # "email" | "sms"
     due_at = DateTimeField()
@@ -363,7 +368,7 @@ class RateCounter(BaseModel):
 class Statement(BaseModel):
     """One uploaded bank statement (1C «Клиент-банк»): what it covered and what came of its lines."""
 
-    merchant = ForeignKeyField(Merchant, backref="statements", on_delete="CASCADE")
+    merchant = ForeignKeyField(Merchant, backref="statements", on_delete="CASCADE", index=False)
     uploaded_by = ForeignKeyField(User, null=True, backref="statements", on_delete="SET NULL")  # none: the CLI
     actor = CharField(default="")  # how events name who imported it
     file_name = CharField(default="")
@@ -399,8 +404,8 @@ class StatementLine(BaseModel):
     again, in the same statement or an overlapping one, finds it and changes nothing.
     """
 
-    statement = ForeignKeyField(Statement, backref="lines", on_delete="CASCADE")
-    merchant = ForeignKeyField(Merchant, on_delete="CASCADE")
+    statement = ForeignKeyField(Statement, backref="lines", on_delete="CASCADE", index=False)
+    merchant = ForeignKeyField(Merchant, on_delete="CASCADE", index=False)
     line_no = IntegerField()  # where the document starts in the file
     date = DateField()
     number = CharField(max_length=32)
@@ -454,7 +459,7 @@ class IdempotentRequest(BaseModel):
 
     The unique (merchant, key) lets exactly one of two requests arriving at once claim it."""
 
-    merchant = ForeignKeyField(Merchant, on_delete="CASCADE")
+    merchant = ForeignKeyField(Merchant, on_delete="CASCADE", index=False)
     key = CharField(max_length=255)
     fingerprint = CharField(max_length=64)  # SHA-256 of the method, path and body
     created_at = DateTimeField(default=utcnow)
