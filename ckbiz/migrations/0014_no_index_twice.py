@@ -1,7 +1,7 @@
 """Indexes that only repeat the first columns of another index on their table go: the longer one
 serves every lookup they served (the foreign keys' cascades included), and each was one more
-B-tree to update on every write — an issued invoice wrote its merchant into two invoice indexes,
-its event into two event indexes and each of its deliveries into two delivery indexes."""
+B-tree to update on every write: issuing an invoice updated one such index on invoice, one on
+invoice_event and one on delivery for each of its deliveries."""
 
 REPEATED = (
     ("invoice", "invoice_merchant_id"),  # invoice_merchant_id_number
