@@ -1,9 +1,12 @@
 """Demo data: the manual's merchant and services, and bulk invoices for load tests."""
 import base64
 import json
+import multiprocessing
 import os
 import random
 import secrets
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
 from json.encoder import encode_basestring
@@ -82,45 +85,101 @@ def ensure_merchant(phone, password=None, email=None, name="Демо-магаз�
     return merchant, made_up
 
 
-def ensure_invoices(merchants, total, rng=None):
+def ensure_invoices(merchants, total):
     """Top the merchants' invoices up to `total`, with bulk inserts; returns how many were added."""
-    rng = rng or random.Random(20161014)
     missing = total - Invoice.select().where(Invoice.merchant.in_(merchants)).count()
     if missing <= 0:
         return 0
-    services = {m.id: [_FakeService(s) for s in Service.of(m)] for m in merchants}
     start = (Invoice.select(Invoice.id).order_by(Invoice.id.desc()).scalar() or 0) + 1
-    numbers = dict(Merchant.select(Merchant.id, Merchant.last_invoice_number)
-                   .where(Merchant.id.in_(merchants)).tuples())
-    ids = [m.id for m in merchants]
-    now = utcnow()
+    last = dict(Merchant.select(Merchant.id, Merchant.last_invoice_number)
+                .where(Merchant.id.in_(merchants)).tuples())
+    maker = _RowMaker({m.id: [_FakeService(s) for s in Service.of(m)] for m in merchants}, utcnow())
+    # Each chunk with the merchants' last numbers before it, so that any process can make it.
+    chunks = [(first, min(CHUNK, start + missing - first), maker.numbers(last, start, first))
+              for first in range(start, start + missing, CHUNK)]
     bulk = missing >= BULK
-    with _bulk_load(bulk), db.atomic(), _indexes_built_after(("invoice", "invoice_event"), bulk):
-        for chunk_start in range(0, missing, CHUNK):
-            count = min(CHUNK, missing - chunk_start)
-            tokens = _tokens(count)
-            invoices, events = [], []
-            for i in range(count):
-                row_id = start + chunk_start + i
-                merchant_id = ids[row_id % len(ids)]
-                group = services[merchant_id]
-                numbers[merchant_id] += 1
-                invoices.append(group[row_id % len(group)].invoice(rng, (row_id, numbers[merchant_id], merchant_id),
-                                                                   tokens[i], now, events))
+    with _bulk_load(bulk), db.atomic(), _indexes_built_after(("invoice", "invoice_event"), bulk), \
+            _made_ahead(bulk) as made:
+        for invoices, events in made(maker.rows, chunks):
             _bulk_insert("invoice", INVOICE_COLUMNS, invoices)
             _bulk_insert("invoice_event", EVENT_COLUMNS, events)
-        for merchant_id, last in numbers.items():
-            Merchant.update(last_invoice_number=last).where(Merchant.id == merchant_id).execute()
+        for merchant_id, number in maker.numbers(last, start, start + missing).items():
+            Merchant.update(last_invoice_number=number).where(Merchant.id == merchant_id).execute()
     if not is_sqlite(db):
         db.execute_sql("SELECT setval(pg_get_serial_sequence('invoice', 'id'), (SELECT max(id) FROM invoice))")
     return missing
 
 
 # From this many new invoices on, the secondary indexes are dropped for the load and
-# built afterwards: sorting a million keys once is several times faster than a million
-# inserts at random places of B-trees that no longer fit the cache.
+# built afterwards (sorting a million keys once is several times faster than a million
+# inserts at random places of B-trees that no longer fit the cache), and the rows are made
+# in a second process while this one inserts.
 BULK = 50_000
 CHUNK = 5000
+
+
+@contextmanager
+def _made_ahead(bulk):
+    """A map(fn, argument tuples) that yields in order; in bulk, computed by MAKERS processes a
+    few calls ahead of the caller (Executor.map would run ahead over the whole load, in memory)."""
+    if not bulk:
+        yield lambda fn, calls: (fn(*args) for args in calls)
+        return
+
+    def made(fn, calls):
+        pending = deque()
+        for args in calls:
+            pending.append(pool.submit(fn, *args))
+            if len(pending) > MAKERS + 1:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+    with ProcessPoolExecutor(MAKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield made
+
+
+# A process makes (and pickles) a million rows in about 11 s, this one unpickles and inserts them
+# in about 9: two makers keep it busy, and more would only compete with it for the cores.
+MAKERS = 2
+
+
+class _RowMaker:
+    """Made-up invoice rows for the merchants' services, row r for merchant r mod their count.
+
+    Each chunk of rows draws from its own seeded generator, so a chunk comes out the same in
+    whichever process makes it, and in whatever order.
+    """
+
+    def __init__(self, services, now):
+        self.services = services
+        self.ids = list(services)
+        self.now = now
+
+    def numbers(self, last, start, stop):
+        """Each merchant's last invoice number once rows start .. stop - 1 are added to `last`."""
+        n = len(self.ids)
+        return {merchant_id: last[merchant_id] + len(range(start + (k - start) % n, stop, n))
+                for k, merchant_id in enumerate(self.ids)}
+
+    def rows(self, first, count, numbers):
+        """Rows first .. first + count - 1 as (invoice rows, event rows), the merchants' last
+        numbers before them being `numbers`."""
+        rng = random.Random(SEED + first)
+        numbers = dict(numbers)
+        tokens = _tokens(count)
+        invoices, events = [], []
+        for i in range(count):
+            row_id = first + i
+            merchant_id = self.ids[row_id % len(self.ids)]
+            group = self.services[merchant_id]
+            numbers[merchant_id] += 1
+            invoices.append(group[row_id % len(group)].invoice(rng, (row_id, numbers[merchant_id], merchant_id),
+                                                               tokens[i], self.now, events))
+        return invoices, events
+
+
+SEED = 20161014
 
 
 def _tokens(count):

@@ -142,7 +142,13 @@ def test_demo_again_with_the_same_password_changes_nothing_a_new_one_ends_the_se
     assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
 
 
-def test_demo_bulk_invoices_spread_over_merchants_in_every_status(app, runner):
+@pytest.mark.parametrize("bulk", [False, True], ids=["small", "bulk"])
+def test_demo_bulk_invoices_spread_over_merchants_in_every_status(app, runner, monkeypatch, bulk):
+    """In bulk (lowered here from 50,000) the indexes are rebuilt after the load and the rows
+    are made in a second process, chunk by chunk: the result must not tell the two apart."""
+    if bulk:
+        monkeypatch.setattr("ckbiz.demo.BULK", 100)
+        monkeypatch.setattr("ckbiz.demo.CHUNK", 70)
     result = run(runner, "demo", "--password", "demo password", "--merchants", "3", "--invoices", "300")
     assert result.exit_code == 0, result.output
     again = run(runner, "demo", "--password", "demo password", "--merchants", "3", "--invoices", "300")
@@ -153,6 +159,10 @@ def test_demo_bulk_invoices_spread_over_merchants_in_every_status(app, runner):
         assert statuses == {"issued", "paid", "transferred", "expired", "cancelled"}
         per_merchant = [m.invoices.count() for m in Merchant.select()]
         assert per_merchant == [100, 100, 100]
+        for merchant in Merchant.select():
+            numbers = sorted(i.number for i in merchant.invoices)
+            assert numbers == list(range(1, 101)) and merchant.last_invoice_number == 100
+        assert len({i.token for i in Invoice.select(Invoice.token)}) == 300
         assert InvoiceEvent.select().where(InvoiceEvent.kind == "issued").count() == 300
         invoice = Invoice.select().where(Invoice.status == "transferred").first()
         assert [e.kind for e in invoice.events.order_by(InvoiceEvent.at)] == ["issued", "paid", "transferred"]
