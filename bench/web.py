@@ -7,6 +7,7 @@ import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import namedtuple
 from http.cookiejar import CookieJar
 
 from live import BIN, Process, wait_for
@@ -85,18 +86,65 @@ def _lua(text):
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def wrk(url, seconds, cookie=None, script=None, connections=8):
-    """Requests/s, p50 and p99 (ms) from wrk on 2 threads; any error response stops the run."""
+Load = namedtuple("Load", "rps p50 p99 cpu")
+
+
+def wrk(url, seconds, cookie=None, script=None, connections=8, server=None, postgres=False):
+    """Requests/s, p50 and p99 (ms) from wrk on 2 threads; any error response stops the run.
+
+    With `server` (a gunicorn Process), also the CPU it cost per request, in ms: its workers',
+    and PostgreSQL's processes' with `postgres` (on two busy cores, throughput is the inverse of it).
+    """
     args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if cookie:
         args += ["-H", f"Cookie: {cookie}"]
     if script:
         args += ["-s", script]
+    before = _cpu_times(server, postgres) if server else None
     out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise SystemExit(f"{url}: {errors.group(1)} error responses\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), _ms(out, "50%"), _ms(out, "99%")
+    cpu = None
+    if server:
+        requests = int(re.search(r"(\d+) requests in", out).group(1))
+        cpu = tuple(_spent(b, a) * 1000 / requests for b, a in zip(before, _cpu_times(server, postgres)))
+    return Load(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), _ms(out, "50%"), _ms(out, "99%"), cpu)
+
+
+def _cpu_times(server, postgres):
+    """User + system seconds so far of each of the server's workers and (with `postgres`) each of
+    PostgreSQL's processes, by pid."""
+    database = [pid for pid in os.listdir("/proc") if pid.isdigit() and _comm(pid) == "postgres"] if postgres else []
+    return _seconds(_workers(server.proc.pid)), _seconds(database)
+
+
+def _comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as fh:
+            return fh.read().strip()
+    except OSError:
+        return None
+
+
+def _seconds(pids):
+    times = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:  # gone in between
+            continue
+        times[pid] = (int(fields[11]) + int(fields[12])) / TICKS
+    return times
+
+
+def _spent(before, after):
+    """CPU seconds between two readings; a process started in between counts from zero."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _ms(out, label):
@@ -105,11 +153,15 @@ def _ms(out, label):
     return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
 
+def _workers(master_pid):
+    with open(f"/proc/{master_pid}/task/{master_pid}/children") as fh:
+        return fh.read().split()
+
+
 def memory(master_pid):
     """The largest RSS and PSS (MB) among a gunicorn master's workers, from /proc."""
-    children = open(f"/proc/{master_pid}/task/{master_pid}/children").read().split()
     worst = (0.0, 0.0)
-    for pid in children:
+    for pid in _workers(master_pid):
         fields = dict(line.split(":", 1) for line in open(f"/proc/{pid}/smaps_rollup").read().splitlines()[1:])
         rss, pss = (int(fields[k].split()[0]) / 1024 for k in ("Rss", "Pss"))
         worst = max(worst, (rss, pss))
