@@ -145,7 +145,7 @@ def test_demo_again_with_the_same_password_changes_nothing_a_new_one_ends_the_se
 @pytest.mark.parametrize("bulk", [False, True], ids=["small", "bulk"])
 def test_demo_bulk_invoices_spread_over_merchants_in_every_status(app, runner, monkeypatch, bulk):
     """In bulk (lowered here from 50,000) the indexes are rebuilt after the load and the rows
-    are made in a second process, chunk by chunk: the result must not tell the two apart."""
+    are made by two more processes, chunk by chunk: the result must not tell the two apart."""
     if bulk:
         monkeypatch.setattr("ckbiz.demo.BULK", 100)
         monkeypatch.setattr("ckbiz.demo.CHUNK", 70)
