@@ -324,6 +324,9 @@ class Payment(BaseModel):
     gateway = CharField(max_length=32)
     provider_payment_id = CharField()  # ours, the provider's idempotency key / OrderId
     provider_ref = CharField(default="")  # the provider's id for it; empty until it answered
+    # When the provider last left its start unanswered (a timeout, a 5xx): it may have acted, so
+    # the next click sends the same key. Empty while a start is under way in another request.
+    unanswered_at = DateTimeField(null=True)
     method = CharField(max_length=8, default="card")  # card | sbp
     # "" → refunding (claimed: the provider is being asked) → refunded; a refunding whose
     # provider never answered may be asked again, with the same idempotency key.

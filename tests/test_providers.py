@@ -161,6 +161,21 @@ def test_tbank_down_at_create_shows_a_message_and_the_retry_reuses_the_order_id(
     assert payment.provider_ref
 
 
+def test_a_payment_another_payer_is_still_starting_is_not_reused(app, client, merchant, tbank):
+    """Two people pay one forwarded link at the same moment: the first click's payment exists and
+    waits for T-Bank's answer in its own request when the second click comes; that one gets an
+    order of its own (the same OrderId twice at once would be refused, or sent to one payer)."""
+    invoice = make_invoice(app, merchant)
+    with app.app_context(), db.connection_context():
+        starting = Payment.create(invoice=invoice.id, gateway="tbank", method="card", provider_payment_id="ckbiz_first",
+                                  amount_kop=invoice.amount_kop + invoice.commission_kop)
+    assert click_pay(client, invoice).status_code == 303
+    first, second = payments(app, invoice)
+    assert first.id == starting.id and first.provider_ref == ""
+    assert second.provider_payment_id != "ckbiz_first" and second.provider_ref
+    assert [r["json"]["OrderId"] for r in tbank.api_requests("/v2/Init")] == [second.provider_payment_id]
+
+
 def test_tbank_refusing_to_start_is_a_failed_attempt_and_the_next_click_starts_afresh(app, client, merchant, tbank):
     invoice = make_invoice(app, merchant)
     app.config["TBANK_PASSWORD"] = "not the terminal's password"  # T-Bank answers ErrorCode 204

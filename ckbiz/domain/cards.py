@@ -62,7 +62,9 @@ def start(invoice, method="card"):
         started = gateway.start(invoice, payment, receipts.for_payment(invoice))
     except ProviderError as exc:
         current_app.logger.warning("payment %s not started at %s: %s", payment.id, gateway.name, exc)
-        if not exc.unknown:  # refused for good: the next click starts afresh
+        if exc.unknown:
+            Payment.update(unanswered_at=utcnow()).where(Payment.id == payment.id).execute()
+        else:  # refused for good: the next click starts afresh
             Payment.update(status="failed").where(Payment.id == payment.id, Payment.status == "pending").execute()
         raise ProviderUnavailable(_("Банк сейчас не отвечает, деньги не списаны. Попробуйте еще раз "
                                     "через минуту или оплатите переводом по QR-коду.")) from exc
@@ -72,11 +74,14 @@ def start(invoice, method="card"):
 
 def _unanswered(invoice, gateway_name, method):
     """The invoice's latest pending payment whose start the provider never answered, if recent
-    (and of the same method: the same key with another request is an error at the provider)."""
+    (and of the same method: the same key with another request is an error at the provider).
+
+    Not one whose start another request is still waiting for: its payer is on the way to the
+    provider, and a second payer clicking at that moment gets a payment of their own."""
     return (Payment.select()
             .where(Payment.invoice == invoice.id, Payment.gateway == gateway_name, Payment.method == method,
-                   Payment.status == "pending",
-                   Payment.provider_ref == "", Payment.created_at > utcnow() - KEY_REUSE_WINDOW)
+                   Payment.status == "pending", Payment.provider_ref == "", Payment.unanswered_at.is_null(False),
+                   Payment.created_at > utcnow() - KEY_REUSE_WINDOW)
             .order_by(Payment.id.desc()).first())
 
 
