@@ -113,7 +113,7 @@ def ensure_invoices(merchants, total):
 # From this many new invoices on, the secondary indexes are dropped for the load and
 # built afterwards (sorting a million keys once is several times faster than a million
 # inserts at random places of B-trees that no longer fit the cache), and the rows are made
-# in a second process while this one inserts.
+# by other processes while this one inserts (MAKERS).
 BULK = 50_000
 CHUNK = 5000
 
